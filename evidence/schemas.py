@@ -1,0 +1,78 @@
+"""Load the JSON Schemas in `schemas/` and validate documents, naming the offending JSON path."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+class SchemaViolation(ValueError):
+    """A document does not match its schema; the message names the JSON path and the file."""
+
+    def __init__(self, kind: str, errors: list[str], source: str | None = None) -> None:
+        self.kind = kind
+        self.errors = errors
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"{kind} schema violation{where}: " + "; ".join(errors[:5]))
+
+
+def _schema_files() -> list[Path]:
+    return sorted(SCHEMA_DIR.rglob("*.schema.json"))
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Registry:
+    resources = []
+    for path in _schema_files():
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        resource = Resource.from_contents(doc)
+        resources.append((path.relative_to(SCHEMA_DIR).as_posix(), resource))
+        if "$id" in doc:
+            resources.append((doc["$id"], resource))
+    return Registry().with_resources(resources)
+
+
+@lru_cache(maxsize=None)
+def validator(kind: str) -> Draft202012Validator:
+    """The validator for `schemas/<kind>.schema.json` (kind may contain a sub-folder)."""
+    path = SCHEMA_DIR / f"{kind}.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, registry=_registry())
+
+
+def json_path(error: Any) -> str:
+    """`$.a.b[3]` for a jsonschema error's location."""
+    out = "$"
+    for part in error.absolute_path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def violations(doc: Any, kind: str) -> list[str]:
+    """Every violation of `doc` against schema `kind`, as '<json path>: <message>'."""
+    errors = sorted(validator(kind).iter_errors(doc), key=lambda e: list(e.absolute_path))
+    return [f"{json_path(e)}: {e.message}" for e in errors]
+
+
+def validate(doc: Any, kind: str, source: str | None = None) -> None:
+    """Raise SchemaViolation naming each bad JSON path, or return quietly."""
+    found = violations(doc, kind)
+    if found:
+        raise SchemaViolation(kind, found, source)
+
+
+def load_validated(path: Path | str, kind: str) -> Any:
+    """Read a JSON evidence file and validate it; errors name the file and the JSON path."""
+    with open(path, encoding="utf-8") as handle:
+        doc = json.load(handle)
+    validate(doc, kind, source=str(path))
+    return doc

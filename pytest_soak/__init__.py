@@ -1,0 +1,1 @@
+"""pytest-soak: soak-test a market-data pipeline and judge its Definition of Done."""
