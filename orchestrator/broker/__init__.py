@@ -1,0 +1,1 @@
+"""The broker stage (see docs/architecture.md)."""

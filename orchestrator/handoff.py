@@ -1,0 +1,198 @@
+"""Durable handoff between stages: an append-only JSON-lines log per topic, in segments.
+
+Layout: `<topic_dir>/<seq:08d>.jsonl` segments and `<topic_dir>/<consumer>.offset.json`.
+- One writer per topic. Each append is one unbuffered write(2) of a whole line, so a SIGKILLed
+  writer loses nothing that `append` returned for (the OS keeps written bytes); a restarted
+  writer always starts a new segment.
+- A reader only ever returns complete lines. An incomplete last line of a segment is a torn
+  tail (writer killed mid-line) once a newer segment exists: it is skipped and counted.
+- Each consumer resumes from its own committed position (segment + byte offset).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from evidence.atomic import write_json_atomic
+
+SEGMENT_SUFFIX = ".jsonl"
+READ_CHUNK = 1 << 20
+_encode = json.JSONEncoder(separators=(",", ":")).encode   # built once: dumps() per call is slower
+log = logging.getLogger(__name__)
+
+
+def segment_name(seq: int) -> str:
+    return f"{seq:08d}{SEGMENT_SUFFIX}"
+
+
+def list_segments(topic_dir: Path) -> list[int]:
+    """Sequence numbers of the segments in `topic_dir`, ascending."""
+    out = []
+    if topic_dir.is_dir():
+        for path in topic_dir.iterdir():
+            stem = path.name[: -len(SEGMENT_SUFFIX)]
+            if path.name.endswith(SEGMENT_SUFFIX) and stem.isdigit():
+                out.append(int(stem))
+    return sorted(out)
+
+
+class HandoffWriter:
+    """Appends records to a topic; one instance (and one process) per topic."""
+
+    def __init__(self, topic_dir: Path, fsync_every: int = 1000,
+                 segment_bytes: int = 64 << 20) -> None:
+        self.topic_dir = Path(topic_dir)
+        self.topic_dir.mkdir(parents=True, exist_ok=True)
+        self.fsync_every = max(1, fsync_every)
+        self.segment_bytes = segment_bytes
+        self.appended = 0
+        existing = list_segments(self.topic_dir)
+        self._seq = (existing[-1] + 1) if existing else 1
+        self._fd: int | None = None
+        self._size = 0
+        self._since_fsync = 0
+        self._open_segment()
+
+    def _open_segment(self) -> None:
+        path = self.topic_dir / segment_name(self._seq)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+        self._fd = os.open(path, flags, 0o644)
+        self._size = os.fstat(self._fd).st_size
+
+    def append(self, record: dict) -> None:
+        """Accepted once this returns: the whole line has been handed to the OS."""
+        self._write(_encode(record).encode("utf-8") + b"\n")
+
+    def append_raw(self, line: str) -> None:
+        """A pre-serialised JSON object without its newline."""
+        self._write(line.encode("utf-8") + b"\n")
+
+    def _write(self, data: bytes) -> None:
+        if self._fd is None:
+            raise ValueError("HandoffWriter is closed")
+        if self._size and self._size + len(data) > self.segment_bytes:
+            self._roll()
+        written = os.write(self._fd, data)
+        if written < len(data):                  # a short write is rare but legal
+            self._write_rest(memoryview(data)[written:])
+        self._size += len(data)
+        self.appended += 1
+        self._since_fsync += 1
+        if self._since_fsync >= self.fsync_every:
+            self.flush()
+
+    def _write_rest(self, view: memoryview) -> None:
+        while view:
+            view = view[os.write(self._fd, view):]
+
+    def _roll(self) -> None:
+        self.flush()
+        os.close(self._fd)
+        self._seq += 1
+        self._open_segment()
+
+    def flush(self) -> None:
+        """fsync what was written (appends are already in the OS; this survives power loss)."""
+        if self._fd is not None:
+            os.fsync(self._fd)
+            self._since_fsync = 0
+
+    def close(self) -> None:
+        if self._fd is not None:
+            self.flush()
+            os.close(self._fd)
+            self._fd = None
+
+
+class HandoffReader:
+    """Reads a topic after a consumer's committed position; `commit()` persists the position."""
+
+    def __init__(self, topic_dir: Path, consumer: str) -> None:
+        self.topic_dir = Path(topic_dir)
+        self.consumer = consumer
+        self.offset_path = self.topic_dir / f"{consumer}.offset.json"
+        self.torn_lines = 0
+        self.bad_lines = 0
+        self.records_read = 0
+        self._seq, self._offset = self._load_position()
+
+    def _load_position(self) -> tuple[int, int]:
+        try:
+            with open(self.offset_path, encoding="utf-8") as handle:
+                doc = json.load(handle)
+            return int(doc["segment"]), int(doc["offset"])
+        except FileNotFoundError:
+            segments = list_segments(self.topic_dir)
+            return (segments[0] if segments else 1), 0
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return self._seq, self._offset
+
+    def read(self, max_records: int = 1000) -> list[dict]:
+        out: list[dict] = []
+        while len(out) < max_records:
+            got = self._read_segment(max_records - len(out))
+            out.extend(got)
+            if got or not self._advance_if_done():
+                if not got:
+                    break
+        self.records_read += len(out)
+        return out
+
+    def _read_segment(self, limit: int) -> list[dict]:
+        data = self._read_bytes(self._seq, self._offset)
+        if not data:
+            return []
+        out: list[dict] = []
+        pos = 0
+        while len(out) < limit:
+            end = data.find(b"\n", pos)
+            if end < 0:
+                break
+            line = data[pos:end]
+            pos = end + 1
+            try:
+                record = json.loads(line)
+            except ValueError:
+                self.bad_lines += 1
+                log.warning("handoff %s: skipped a malformed line: %r", self.topic_dir, line[:200])
+                continue
+            out.append(record)
+        self._offset += pos
+        return out
+
+    def _read_bytes(self, seq: int, offset: int) -> bytes:
+        try:
+            with open(self.topic_dir / segment_name(seq), "rb") as handle:
+                handle.seek(offset)
+                return handle.read(READ_CHUNK)
+        except FileNotFoundError:
+            return b""
+
+    def _advance_if_done(self) -> bool:
+        """Move to the next segment once a newer one exists and this one is exhausted.
+
+        The writer never returns to an older segment, so once a newer segment exists the
+        re-read below is final: a remaining incomplete line is a torn tail.
+        """
+        newer = [s for s in list_segments(self.topic_dir) if s > self._seq]
+        if not newer:
+            return False
+        rest = self._read_bytes(self._seq, self._offset)
+        if b"\n" in rest:
+            return True                          # complete lines arrived meanwhile: read them
+        if rest:
+            self.torn_lines += 1
+            log.warning("handoff %s: skipped a torn tail of segment %d (%d bytes)",
+                        self.topic_dir, self._seq, len(rest))
+        self._seq, self._offset = newer[0], 0
+        return True
+
+    def commit(self) -> None:
+        """Persist the position of everything read so far (atomic, durable)."""
+        write_json_atomic(self.offset_path, {"segment": self._seq, "offset": self._offset,
+                                             "consumer": self.consumer})

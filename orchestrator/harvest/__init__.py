@@ -1,0 +1,1 @@
+"""The harvest stage (see docs/architecture.md)."""

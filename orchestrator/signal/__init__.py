@@ -1,0 +1,1 @@
+"""The signal stage (see docs/architecture.md)."""

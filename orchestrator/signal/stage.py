@@ -1,0 +1,9 @@
+"""Placeholder signal stage: heartbeats and stops cleanly. Replaced by the real stage."""
+
+from __future__ import annotations
+
+from orchestrator.stage import HeartbeatOnlyStage
+
+
+class SignalStage(HeartbeatOnlyStage):
+    name = "signal"
