@@ -27,7 +27,7 @@ PLAIN_ENV = {
     "TIMESERIES_URL": ("timeseries", "url"),
     "REPORT_TZ": ("report", "tz"),
 }
-TIMESERIES_TYPES = ("prometheus", "influxdb")
+TIMESERIES_TYPES = ("prometheus", "influxdb", "none")
 
 
 class ConfigError(ValueError):
