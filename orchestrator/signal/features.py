@@ -1,0 +1,130 @@
+"""Order-flow features per symbol, in event time.
+
+OFI (Cont, Kukanov & Stoikov 2014), from consecutive best bid/ask quotes n-1 -> n:
+
+    e_n = 1[Pb_n >= Pb_{n-1}] * qb_n - 1[Pb_n <= Pb_{n-1}] * qb_{n-1}
+        - 1[Pa_n <= Pa_{n-1}] * qa_n + 1[Pa_n >= Pa_{n-1}] * qa_{n-1}
+
+    OFI(t) = sum of e_n over quotes with event time in (t - W, t]
+
+CVD over the same window: sum of signed aggTrade quantities, +q when the taker bought
+(`m` false) and -q when the taker sold (`m` true: the buyer was the maker).
+
+Both are z-scored against a rolling history (windows.RollingZ). Activity (traded quantity per
+second over W) is compared with a slow exponential baseline to classify the regime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrator.signal.config import SignalConfig
+from orchestrator.signal.windows import RollingZ, WindowSum
+
+
+@dataclass
+class Quote:
+    bid_px: float
+    bid_qty: float
+    ask_px: float
+    ask_qty: float
+    ts_ms: int
+
+
+def ofi_contribution(prev: Quote, cur: Quote) -> float:
+    """e_n of Cont-Kukanov-Stoikov for one best-quote change (see the module docstring)."""
+    e = 0.0
+    if cur.bid_px >= prev.bid_px:
+        e += cur.bid_qty
+    if cur.bid_px <= prev.bid_px:
+        e -= prev.bid_qty
+    if cur.ask_px <= prev.ask_px:
+        e -= cur.ask_qty
+    if cur.ask_px >= prev.ask_px:
+        e += prev.ask_qty
+    return e
+
+
+def signed_trade_qty(qty: float, buyer_is_maker: bool) -> float:
+    """+qty for a taker buy, -qty for a taker sell (`m` true: the buyer was the maker)."""
+    return -qty if buyer_is_maker else qty
+
+
+class SymbolFeatures:
+    """Every piece of per-symbol state the signal computation needs; JSON-serialisable."""
+
+    def __init__(self, cfg: SignalConfig) -> None:
+        self.cfg = cfg
+        self.quote: Quote | None = None
+        self.ofi = WindowSum(cfg.feature_window_ms)
+        self.cvd = WindowSum(cfg.feature_window_ms)
+        self.volume = WindowSum(cfg.feature_window_ms)
+        self.agreement = WindowSum(cfg.consistency_window_ms)
+        self.ofi_z = RollingZ(cfg.z_sample_ms, cfg.z_window_samples)
+        self.cvd_z = RollingZ(cfg.z_sample_ms, cfg.z_window_samples)
+        self.activity_baseline: float | None = None
+        self.baseline_bucket: int | None = None
+        self.last_agg_id: int | None = None
+        self.last_book_u: int | None = None
+
+    # ---- updates ------------------------------------------------------------------------
+    def on_quote(self, quote: Quote) -> None:
+        if self.quote is not None:
+            self.ofi.add(quote.ts_ms, ofi_contribution(self.quote, quote))
+        self.quote = quote
+
+    def on_trade(self, ts_ms: int, qty: float, buyer_is_maker: bool) -> None:
+        self.cvd.add(ts_ms, signed_trade_qty(qty, buyer_is_maker))
+        self.volume.add(ts_ms, qty)
+        self.evict(ts_ms)
+
+    def evict(self, now_ms: int) -> None:
+        self.ofi.evict(now_ms)
+        self.cvd.evict(now_ms)
+        self.volume.evict(now_ms)
+        self.agreement.evict(now_ms)
+
+    # ---- derived ------------------------------------------------------------------------
+    def activity_per_s(self) -> float:
+        return self.volume.total * 1000.0 / self.cfg.feature_window_ms
+
+    def update_baseline(self, ts_ms: int) -> None:
+        """EWMA of activity, one step per z-sample bucket (alpha from the half-life)."""
+        bucket = ts_ms // self.cfg.z_sample_ms
+        if bucket == self.baseline_bucket:
+            return
+        self.baseline_bucket = bucket
+        activity = self.activity_per_s()
+        if self.activity_baseline is None:
+            self.activity_baseline = activity
+            return
+        alpha = 1.0 - 0.5 ** (self.cfg.z_sample_ms / 1000.0 / self.cfg.activity_halflife_s)
+        self.activity_baseline += alpha * (activity - self.activity_baseline)
+
+    def activity_ratio(self) -> float:
+        base = self.activity_baseline
+        if not base or base <= 0:
+            return 1.0
+        return self.activity_per_s() / base
+
+    # ---- checkpoint ---------------------------------------------------------------------
+    def to_state(self) -> dict:
+        q = self.quote
+        return {
+            "quote": None if q is None else [q.bid_px, q.bid_qty, q.ask_px, q.ask_qty, q.ts_ms],
+            "ofi": self.ofi.to_state(), "cvd": self.cvd.to_state(),
+            "volume": self.volume.to_state(), "agreement": self.agreement.to_state(),
+            "ofi_z": self.ofi_z.to_state(), "cvd_z": self.cvd_z.to_state(),
+            "activity_baseline": self.activity_baseline, "baseline_bucket": self.baseline_bucket,
+            "last_agg_id": self.last_agg_id, "last_book_u": self.last_book_u,
+        }
+
+    def load_state(self, state: dict) -> None:
+        q = state["quote"]
+        self.quote = None if q is None else Quote(q[0], q[1], q[2], q[3], int(q[4]))
+        for name in ("ofi", "cvd", "volume", "agreement", "ofi_z", "cvd_z"):
+            getattr(self, name).load_state(state[name])
+        self.activity_baseline = state["activity_baseline"]
+        self.baseline_bucket = state["baseline_bucket"]
+        self.last_agg_id = state["last_agg_id"]
+        self.last_book_u = state["last_book_u"]
