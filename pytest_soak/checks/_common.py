@@ -1,0 +1,68 @@
+"""Small helpers every check shares: fetching evidence or saying why not, times, paths."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pytest_soak.evidence_loader import OBSERVATIONS, RunEvidence
+from pytest_soak.verdict import ItemResult, failed, unknown
+
+
+def need(run: RunEvidence, rel: str, item: str, missing_fails: bool = False
+         ) -> tuple[Any, ItemResult | None]:
+    """The validated document `rel`, or the ItemResult explaining why it cannot be used.
+
+    An invalid file fails the item (the pipeline wrote broken evidence, and the reason names
+    the JSON path). A missing one is unknown -- unless the item is about the file existing.
+    The harness's own observations missing or broken is always unknown: the harness broke.
+    """
+    state = run.file(rel)
+    if state.ok:
+        return state.doc, None
+    harness_side = rel == OBSERVATIONS or state.state == "no_schema"
+    if state.state == "missing" and not missing_fails or harness_side:
+        return None, unknown(item, state.describe(), evidence=[rel])
+    return None, failed(item, state.describe(), evidence=[rel])
+
+
+def dig(doc: Any, path: str, default: Any = None) -> Any:
+    """doc['a']['b'][0] for 'a.b.0'; `default` when any step is absent."""
+    cur = doc
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return default
+    return cur
+
+
+def to_ms(value: Any) -> int | None:
+    """Epoch milliseconds from an int/float ms, or an ISO-8601 string (any zone)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+        except ValueError:
+            return None
+    return None
+
+
+def interrupted(run: RunEvidence, item: str) -> ItemResult | None:
+    obs = run.observations
+    if obs and obs.get("interrupted"):
+        why = obs.get("interrupt_reason") or "run interrupted"
+        return unknown(item, f"run was interrupted ({why}); nothing to judge",
+                       evidence=[OBSERVATIONS])
+    return None
+
+
+def pct_diff(a: float, b: float) -> float:
+    """|a-b| as a percentage of the larger magnitude (0 when both are 0)."""
+    scale = max(abs(a), abs(b))
+    return 0.0 if scale == 0 else abs(a - b) / scale * 100.0

@@ -1,0 +1,60 @@
+"""D1 duration: the run covered the requested market minutes and ended by a graceful stop, exit 0.
+
+Measured by the harness: the feed's event clock at market second 0 and when the stop was
+sent (observations.market_clock), the supervisor's exit code as the harness's Popen saw it.
+"""
+
+from __future__ import annotations
+
+from pytest_soak.checks._common import interrupted, need
+from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.evidence_loader import OBSERVATIONS, RunEvidence
+from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
+
+GRACEFUL_SIGNALS = {"SIGINT", "SIGTERM", "CTRL_BREAK_EVENT", "CTRL_C_EVENT"}
+
+
+def check_D1(run: RunEvidence, t: Thresholds) -> ItemResult:
+    obs, why = need(run, OBSERVATIONS, "D1")
+    if why:
+        return why
+    stop = interrupted(run, "D1")
+    if stop:
+        return stop
+    return combine("D1", [_covered(obs, t), _graceful_exit(obs)])
+
+
+def _covered(obs: dict, t: Thresholds) -> ItemResult:
+    clock = obs["market_clock"]
+    start, end = clock.get("start_event_ms"), clock.get("end_event_ms")
+    wanted_s = float(obs["minutes"]) * 60
+    if start is None or end is None:
+        return unknown("market minutes", "the harness never read the feed's market clock",
+                       threshold=wanted_s / 60, evidence=[OBSERVATIONS])
+    covered_s = (end - start) / 1000
+    value, threshold = round(covered_s / 60, 3), obs["minutes"]
+    if covered_s + t.duration_tolerance_s >= wanted_s:
+        return passed("market minutes", f"covered {value} of {threshold} market minutes",
+                      value, threshold, [OBSERVATIONS])
+    return failed("market minutes", f"covered only {value} of {threshold} market minutes "
+                  f"(tolerance {t.duration_tolerance_s} s)", value, threshold, [OBSERVATIONS])
+
+
+def _graceful_exit(obs: dict) -> ItemResult:
+    pipe = obs["pipeline"]
+    code, signal = pipe.get("exit_code"), pipe.get("stop_signal")
+    value = {"exit_code": code, "stop_signal": signal}
+    if pipe.get("started_ms") is None:
+        return unknown("graceful exit", "the pipeline was never started", value, 0,
+                       [OBSERVATIONS])
+    if code is None:
+        return failed("graceful exit", f"the supervisor never exited by itself "
+                      f"(stop signal {signal})", value, 0, [OBSERVATIONS])
+    if signal is not None and signal not in GRACEFUL_SIGNALS:
+        return failed("graceful exit", f"stopped with {signal}, not a graceful signal "
+                      f"(exit code {code})", value, 0, [OBSERVATIONS])
+    if code != 0:
+        return failed("graceful exit", f"supervisor exit code {code}, expected 0", value, 0,
+                      [OBSERVATIONS])
+    how = f"after {signal}" if signal else "at the end of --minutes"
+    return passed("graceful exit", f"exit code 0 {how}", value, 0, [OBSERVATIONS])

@@ -1,0 +1,71 @@
+"""D2 health: every stage healthy in >= 98 % of the harness's own polls of /health.
+
+Computed from the harness's poll log (observations.health.samples_file, one line per poll:
+{t_ms, market_s, ok, stages: {stage: healthy}}), counting only polls outside the fault
+windows plus a settle margin -- a stage SIGKILLed on purpose is not a health failure; one that
+stays down after the margin is. A poll that got no answer counts as unhealthy for every stage.
+In LIVE mode the pipeline's /health applies its strict freshness window, so a stale feed shows
+here as not healthy.
+"""
+
+from __future__ import annotations
+
+from pytest_soak.checks._common import interrupted, need
+from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.evidence_loader import OBSERVATIONS, RunEvidence
+from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
+
+
+def fault_spans_s(run: RunEvidence, settle_s: float) -> list[tuple[float, float]]:
+    """Fault windows in market seconds from the run start, each widened by the settle margin."""
+    obs = run.observations or {}
+    start_ms = (obs.get("market_clock") or {}).get("start_event_ms")
+    spans = []
+    for fault in run.faults:
+        begin, end = fault.get("planned_start_s"), fault.get("planned_end_s")
+        if start_ms is not None and fault.get("start_event_ms") is not None:
+            begin = (fault["start_event_ms"] - start_ms) / 1000
+            if fault.get("end_event_ms") is not None:
+                end = (fault["end_event_ms"] - start_ms) / 1000
+        if begin is None:
+            continue
+        spans.append((float(begin), float(end if end is not None else begin) + settle_s))
+    return spans
+
+
+def check_D2(run: RunEvidence, t: Thresholds) -> ItemResult:
+    obs, why = need(run, OBSERVATIONS, "D2")
+    if why:
+        return why
+    stop = interrupted(run, "D2")
+    if stop:
+        return stop
+    rel = obs["health"]["samples_file"]
+    polls = run.samples("health")
+    if not polls:
+        return unknown("D2", "the harness recorded no health polls", evidence=[rel])
+    spans = fault_spans_s(run, t.settle_s)
+    stages = sorted({s for p in polls for s in (p.get("stages") or {})}
+                    | set(obs["health"].get("per_stage") or {}))
+    if not stages:
+        return unknown("D2", "no poll named any stage", evidence=[rel])
+    outside = [p for p in polls if not _in_spans(p.get("market_s"), spans)]
+    return combine("D2", [_stage_share(stage, outside, t, rel) for stage in stages])
+
+
+def _in_spans(market_s: float | None, spans: list[tuple[float, float]]) -> bool:
+    if market_s is None:
+        return False
+    return any(begin <= market_s <= end for begin, end in spans)
+
+
+def _stage_share(stage: str, polls: list[dict], t: Thresholds, rel: str) -> ItemResult:
+    if not polls:
+        return unknown(stage, "no poll outside the fault windows", threshold=t.health_min_pct,
+                       evidence=[rel])
+    healthy = sum(1 for p in polls if (p.get("stages") or {}).get(stage) is True)
+    pct = round(healthy / len(polls) * 100, 2)
+    text = f"{stage} healthy in {pct} % of {len(polls)} polls outside fault windows"
+    if pct >= t.health_min_pct:
+        return passed(stage, text, pct, t.health_min_pct, [rel])
+    return failed(stage, f"{text} (< {t.health_min_pct} %)", pct, t.health_min_pct, [rel])

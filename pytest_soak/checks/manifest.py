@@ -1,0 +1,48 @@
+"""D6 manifest: run_manifest.json validates against its schema and holds harvester_metrics,
+resource_usage, shutdown_order, timeseries_export, alerts, status.processes[*].restart_count
+and restart_backoff_pattern. Present *and* filled: a section that is null or empty when the
+run had data for it is a failure, named by its JSON path."""
+
+from __future__ import annotations
+
+from pytest_soak.checks._common import dig, interrupted, need
+from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.evidence_loader import MANIFEST, RunEvidence
+from pytest_soak.verdict import ItemResult, failed, passed
+
+REQUIRED = ("harvester_metrics", "resource_usage", "shutdown_order", "timeseries_export",
+            "alerts", "restart_backoff_pattern")
+
+
+def processes(manifest: dict) -> dict[str, dict]:
+    """status.processes as {stage: record}, whether the manifest keeps a list or a mapping."""
+    procs = dig(manifest, "status.processes")
+    if isinstance(procs, dict):
+        return {str(k): v for k, v in procs.items() if isinstance(v, dict)}
+    if isinstance(procs, list):
+        return {str(p.get("stage", p.get("name", i))): p for i, p in enumerate(procs)
+                if isinstance(p, dict)}
+    return {}
+
+
+def check_D6(run: RunEvidence, t: Thresholds) -> ItemResult:
+    manifest, why = need(run, MANIFEST, "D6", missing_fails=True)
+    if why:
+        return why
+    stop = interrupted(run, "D6")
+    if stop:
+        return stop
+    missing = [f"$.{key}" for key in REQUIRED if manifest.get(key) is None]
+    empty = [f"$.{key}" for key in ("harvester_metrics", "resource_usage", "timeseries_export",
+                                    "shutdown_order") if manifest.get(key) in ({}, [])]
+    procs = processes(manifest)
+    if not procs:
+        missing.append("$.status.processes")
+    missing += [f"$.status.processes.{name}.restart_count" for name, p in procs.items()
+                if not isinstance(p.get("restart_count"), int)]
+    if missing or empty:
+        what = (f"missing {missing}" if missing else "") + (f" empty {empty}" if empty else "")
+        return failed("D6", f"run_manifest.json {what.strip()}", len(missing) + len(empty), 0,
+                      [MANIFEST])
+    return passed("D6", f"run_manifest.json is valid and holds {', '.join(REQUIRED)} and "
+                  f"restart_count for {len(procs)} processes", 0, 0, [MANIFEST])

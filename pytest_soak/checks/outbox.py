@@ -1,0 +1,80 @@
+"""D12 execution outbox: after a graceful stop every broker event is in ready/*.jsonl exactly
+once, nothing is left in spool/, no partial or stray file is visible in ready/, and every line
+validates against executor_contract/v1 (read with evidence.outbox, the shared reader).
+
+Reconciled by element: each event's signal_row_id must be a signal the sinks hold
+(unexpected = outbox - sinks), and the broker's own count of events written must equal the
+lines found (lost = claimed - found). No event at all is unknown.
+"""
+
+from __future__ import annotations
+
+from pytest_soak.checks._common import interrupted, need
+from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.evidence_loader import MANIFEST, RunEvidence
+from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
+
+READY = "outbox/ready/"
+CLAIM_KEYS = ("events_written", "outbox_events", "events_total", "published_events")
+
+
+def check_D12(run: RunEvidence, t: Thresholds) -> ItemResult:
+    stop = interrupted(run, "D12")
+    if stop:
+        return stop
+    scan = run.outbox
+    if isinstance(scan, Exception):
+        return unknown("D12", f"cannot read the outbox: {scan!r}", evidence=[READY])
+    if not scan.events and not scan.invalid:
+        return unknown("D12", "the outbox holds no event (was any signal confirmed?)",
+                       0, None, [READY])
+    manifest, _why = need(run, MANIFEST, "D12")
+    return combine("D12", [_clean(scan), _claimed(scan, manifest), _known_signals(run, scan)])
+
+
+def _clean(scan) -> ItemResult:
+    s = scan.summary()
+    problems = []
+    if scan.invalid:
+        bad = scan.invalid[0]
+        problems.append(f"{len(scan.invalid)} invalid line(s), first {bad.file}:{bad.line} "
+                        f"{bad.errors[:1]}")
+    if scan.duplicates:
+        problems.append(f"{len(scan.duplicates)} duplicate event(s) e.g. {scan.duplicates[0]}")
+    if scan.partial_files:
+        problems.append(f"partial file(s) visible in ready/: {scan.partial_files[:3]}")
+    if scan.stray_files:
+        problems.append(f"stray file(s) in ready/: {scan.stray_files[:3]}")
+    if scan.spool_files:
+        problems.append(f"unpublished spool file(s) after the stop: {scan.spool_files[:3]}")
+    if problems:
+        return failed("ready/ clean", "; ".join(problems), s, 0, [READY])
+    return passed("ready/ clean", f"{s['events']} events in {s['files']} files, all valid, "
+                  "none twice, spool empty", s, 0, [READY])
+
+
+def _claimed(scan, manifest: dict | None) -> ItemResult:
+    metrics = (manifest or {}).get("executor_metrics") or {}
+    claim = next((metrics[k] for k in CLAIM_KEYS if isinstance(metrics.get(k), int)), None)
+    found = len(scan.events)
+    if claim is None:
+        return unknown("broker count", "executor_metrics gives no count of events written "
+                       f"(looked for {CLAIM_KEYS})", found, None, [MANIFEST])
+    if claim != found:
+        return failed("broker count", f"broker wrote {claim} events, ready/ holds {found}",
+                      found, claim, [MANIFEST, READY])
+    return passed("broker count", f"ready/ holds all {claim} events the broker wrote", found,
+                  claim, [MANIFEST, READY])
+
+
+def _known_signals(run: RunEvidence, scan) -> ItemResult:
+    rows = next((r for r in run.sink_rows.values() if isinstance(r, list)), None)
+    if rows is None:
+        return unknown("signal ids", "cannot read a sink to reconcile signal_row_ids")
+    known = {r.get("row_id") for r in rows}
+    strays = {e.get("signal_row_id") for e in scan.events} - known - {None}
+    if strays:
+        return failed("signal ids", f"{len(strays)} outbox event(s) name signals no sink holds, "
+                      f"e.g. {sorted(map(str, strays))[:2]}", len(strays), 0, [READY, "sinks/"])
+    return passed("signal ids", "every outbox event names a signal the sinks hold", 0, 0,
+                  [READY, "sinks/"])

@@ -1,0 +1,101 @@
+"""D5 dual-sink parity: JSONL vs SQLite over the same window, total/confirm/strong_ratio
+differ < 0.5 %, and parity_diff.json (with its window alignment) says what the sinks say.
+
+The harness recomputes parity from the sinks themselves (evidence.parity, the same code the
+pipeline's parity tool runs), never trusting parity_diff.json's figures, and reconciles by
+element: lost = row_ids in JSONL but not SQLite, unexpected = the reverse; both must be empty.
+An empty common window is unknown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_soak.checks._common import dig, interrupted, need
+from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.evidence_loader import PARITY_DIFF, RunEvidence
+from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
+
+FIGURES = ("total", "confirm", "strong_ratio")
+SINK_FILES = ["sinks/signals.jsonl", "sinks/signals.sqlite"]
+
+
+def check_D5(run: RunEvidence, t: Thresholds) -> ItemResult:
+    stop = interrupted(run, "D5")
+    if stop:
+        return stop
+    if run.sink_mode != "dual":
+        return unknown("D5", f"parity needs --soak-sink dual (this run: {run.sink_mode})")
+    diff_file, why = need(run, PARITY_DIFF, "D5", missing_fails=True)
+    if why:
+        return why
+    recomputed = run.parity_recomputed
+    if isinstance(recomputed, Exception):
+        return unknown("D5", f"cannot recompute parity from the sinks: {recomputed!r}",
+                       evidence=SINK_FILES)
+    return combine("D5", [_figures(recomputed, t), _file_agrees(diff_file, recomputed),
+                          _elements(run)])
+
+
+def diff_pcts(doc: dict) -> dict[str, Any]:
+    """{figure: diff in percent} from a parity document (file or recomputed)."""
+    found = doc.get("diff_pct") or dig(doc, "overall.diff_pct") or {}
+    return {f: found.get(f) for f in FIGURES}
+
+
+def _figures(recomputed: dict, t: Thresholds) -> ItemResult:
+    if not _window_total(recomputed):
+        return unknown("parity figures", "the common window of the two sinks is empty",
+                       threshold=t.parity_max_pct, evidence=SINK_FILES)
+    pcts = diff_pcts(recomputed)
+    missing = [f for f, v in pcts.items() if v is None]
+    if missing:
+        return unknown("parity figures", f"recomputed parity lacks {missing}",
+                       evidence=SINK_FILES)
+    worst = max(pcts, key=lambda f: pcts[f])
+    if pcts[worst] < t.parity_max_pct:
+        return passed("parity figures", f"largest diff {worst} {pcts[worst]} % "
+                      f"< {t.parity_max_pct} %", pcts, t.parity_max_pct, SINK_FILES)
+    return failed("parity figures", f"{worst} differs by {pcts[worst]} % between JSONL and "
+                  f"SQLite (>= {t.parity_max_pct} %)", pcts, t.parity_max_pct, SINK_FILES)
+
+
+def _window_total(doc: dict) -> int:
+    totals = [dig(doc, f"{sink}.total") or dig(doc, f"sinks.{sink}.total") or 0
+              for sink in ("jsonl", "sqlite")]
+    return max(totals)
+
+
+def _file_agrees(diff_file: dict, recomputed: dict) -> ItemResult:
+    claimed, actual = diff_pcts(diff_file), diff_pcts(recomputed)
+    off = {f: (claimed[f], actual[f]) for f in FIGURES
+           if claimed[f] is None or actual[f] is None or abs(claimed[f] - actual[f]) > 1e-6}
+    window = diff_file.get("window") or diff_file.get("window_alignment")
+    if off:
+        return failed("parity_diff.json", f"parity_diff.json disagrees with the sinks "
+                      f"(claimed, recomputed): {off}", claimed, actual, [PARITY_DIFF])
+    if not window:
+        return failed("parity_diff.json", "parity_diff.json has no window alignment",
+                      evidence=[PARITY_DIFF])
+    return passed("parity_diff.json", "parity_diff.json matches the recomputation",
+                  claimed, actual, [PARITY_DIFF])
+
+
+def _elements(run: RunEvidence) -> ItemResult:
+    rows = run.sink_rows
+    bad = {s: r for s, r in rows.items() if not isinstance(r, list)}
+    if bad:
+        return unknown("row_id sets", f"cannot read sink(s): {bad}", evidence=SINK_FILES)
+    jsonl = {r.get("row_id") for r in rows["jsonl"]}
+    sqlite = {r.get("row_id") for r in rows["sqlite"]}
+    if not jsonl and not sqlite:
+        return unknown("row_id sets", "both sinks are empty", evidence=SINK_FILES)
+    only_jsonl, only_sqlite = jsonl - sqlite, sqlite - jsonl
+    value = {"jsonl": len(jsonl), "sqlite": len(sqlite), "only_jsonl": len(only_jsonl),
+             "only_sqlite": len(only_sqlite)}
+    if only_jsonl or only_sqlite:
+        return failed("row_id sets", f"{len(only_jsonl)} row_id(s) only in JSONL (e.g. "
+                      f"{sorted(map(str, only_jsonl))[:2]}), {len(only_sqlite)} only in SQLite",
+                      value, 0, SINK_FILES)
+    return passed("row_id sets", f"both sinks hold the same {len(jsonl)} row_ids", value, 0,
+                  SINK_FILES)

@@ -1,0 +1,107 @@
+"""D8 resources: max RSS < 600 MB and max open files < 256, as measured by the harness and as
+reported by the manifest, and the two agree; plus no leak (Theil-Sen slope after warm-up).
+
+Agreement: for the run's peak and each stage present in both, the manifest's max_rss_mb must
+be within rss_agreement_pct of the harness's figure (or rss_agreement_floor_mb, whichever is
+larger): the two sample at different instants, so exact equality is not expected, but a
+manifest that under-reports by a factor is caught.
+"""
+
+from __future__ import annotations
+
+from pytest_soak.checks._common import interrupted, need
+from pytest_soak.checks.leaks import leak_figures
+from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence
+from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
+
+BOTH = [OBSERVATIONS, MANIFEST]
+
+
+def check_D8(run: RunEvidence, t: Thresholds) -> ItemResult:
+    obs, why = need(run, OBSERVATIONS, "D8")
+    if why:
+        return why
+    stop = interrupted(run, "D8")
+    if stop:
+        return stop
+    manifest, why = need(run, MANIFEST, "D8")
+    if why:
+        return why
+    res = obs["resources"]
+    usage = manifest.get("resource_usage")
+    if not res.get("sample_count"):
+        return unknown("D8", "the harness took no resource sample", evidence=[OBSERVATIONS])
+    if not isinstance(usage, dict):
+        return failed("D8", "run_manifest.resource_usage is absent", evidence=[MANIFEST])
+    parts = [_ceiling("harness RSS", res.get("max_rss_mb"), t.max_rss_mb, OBSERVATIONS),
+             _ceiling("harness open files", res.get("max_open_files"), t.max_open_files,
+                      OBSERVATIONS),
+             _ceiling("manifest RSS", usage.get("max_rss_mb"), t.max_rss_mb, MANIFEST),
+             _ceiling("manifest open files", usage.get("max_open_files"), t.max_open_files,
+                      MANIFEST),
+             _agreement(res, usage, t)]
+    parts += _leaks(obs, t)
+    return combine("D8", parts)
+
+
+def _ceiling(name: str, value: float | None, limit: float, rel: str) -> ItemResult:
+    if value is None:
+        return unknown(name, f"{rel} gives no {name} figure", None, limit, [rel])
+    if value < limit:
+        return passed(name, f"{name} max {value} < {limit}", value, limit, [rel])
+    return failed(name, f"{name} max {value} >= {limit}", value, limit, [rel])
+
+
+def _close(harness: float, manifest: float, t: Thresholds) -> bool:
+    allowed = max(harness * t.rss_agreement_pct / 100, t.rss_agreement_floor_mb)
+    return abs(harness - manifest) <= allowed
+
+
+def _agreement(res: dict, usage: dict, t: Thresholds) -> ItemResult:
+    pairs = {"run peak": (res.get("max_rss_mb"), usage.get("max_rss_mb"))}
+    claimed = usage.get("per_process") or {}
+    for stage, mine in (res.get("per_process") or {}).items():
+        theirs = claimed.get(stage)
+        if isinstance(theirs, dict) and theirs.get("max_rss_mb") is not None:
+            pairs[stage] = (mine.get("max_rss_mb"), theirs.get("max_rss_mb"))
+    usable = {k: v for k, v in pairs.items() if None not in v}
+    if not usable:
+        return unknown("RSS agreement", "no RSS figure both measured and reported",
+                       evidence=BOTH)
+    off = {k: v for k, v in usable.items() if not _close(v[0], v[1], t)}
+    threshold = f"{t.rss_agreement_pct} % or {t.rss_agreement_floor_mb} MB"
+    if off:
+        desc = ", ".join(f"{k}: harness {h:.1f} MB vs manifest {m:.1f} MB"
+                         for k, (h, m) in off.items())
+        return failed("RSS agreement", f"manifest disagrees with the harness ({desc})",
+                      {k: list(v) for k, v in off.items()}, threshold, BOTH)
+    return passed("RSS agreement", f"manifest agrees with the harness on {len(usable)} "
+                  "RSS figure(s)", {k: list(v) for k, v in usable.items()}, threshold, BOTH)
+
+
+def _leaks(obs: dict, t: Thresholds) -> list[ItemResult]:
+    series = obs["resources"].get("rss_series") or {}
+    start = obs["market_clock"].get("start_wall_ms") or obs["pipeline"].get("started_ms")
+    speed = float(obs.get("speed") or 1)
+    if not series or start is None:
+        return [unknown("leak", "no RSS series to fit a slope on", evidence=[OBSERVATIONS])]
+    return [_leak(stage, points, start, speed, t) for stage, points in sorted(series.items())]
+
+
+def _leak(stage: str, points: list, start_ms: float, speed: float, t: Thresholds
+          ) -> ItemResult:
+    name = f"leak {stage}"
+    fig = leak_figures(points, start_ms, speed, t.leak_warmup_s)
+    limit = {"slope_mb_per_h": t.leak_max_mb_per_h, "growth_mb": t.leak_end_tolerance_mb}
+    if fig is None or fig["samples"] < t.leak_min_samples or fig["slope_mb_per_h"] is None:
+        got = 0 if fig is None else fig["samples"]
+        return unknown(name, f"{got} RSS samples after the {t.leak_warmup_s} s warm-up "
+                       f"(need {t.leak_min_samples})", got, limit, [OBSERVATIONS])
+    value = {"slope_mb_per_h": round(fig["slope_mb_per_h"], 2),
+             "growth_mb": round(fig["growth_mb"], 2)}
+    if fig["slope_mb_per_h"] > t.leak_max_mb_per_h or fig["growth_mb"] > t.leak_end_tolerance_mb:
+        return failed(name, f"{stage} RSS grows {value['slope_mb_per_h']} MB per market hour, "
+                      f"{value['growth_mb']} MB since warm-up", value, limit, [OBSERVATIONS])
+    return passed(name, f"{stage} RSS flat ({value['slope_mb_per_h']} MB/h)", value, limit,
+                  [OBSERVATIONS])

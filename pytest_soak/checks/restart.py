@@ -1,0 +1,167 @@
+"""D9 fault injection: a stage SIGKILLed mid-run is restarted within 12 s, restart_count and
+the backoff pattern are recorded, it returns to healthy, and no event is lost.
+
+Restart time is the harness's own: from the kill it sent to the poll that saw the stage
+healthy again under a new pid. The restart policy is checked as a sequence: each delay the
+supervisor reports in restart_backoff_pattern must follow the declared policy
+(initial_delay_s * factor**n, capped at max_delay_s) within a tolerance, and the observed
+kill-to-new-pid time may not beat the declared delay. "No event lost" is reconciled by
+element: the aggTrade ids harvest accepted must equal those signal consumed, per symbol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_soak.checks._common import dig, interrupted, need
+from pytest_soak.checks.manifest import processes
+from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, SOURCE_MANIFEST, RunEvidence
+from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
+
+BOTH = [OBSERVATIONS, MANIFEST]
+
+
+def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
+    obs, why = need(run, OBSERVATIONS, "D9")
+    if why:
+        return why
+    stop = interrupted(run, "D9")
+    if stop:
+        return stop
+    manifest, why = need(run, MANIFEST, "D9")
+    if why:
+        return why
+    kills = [f for f in run.faults if f.get("kind") == "kill_stage"]
+    if not kills:
+        return unknown("D9", "the schedule killed no stage", evidence=[OBSERVATIONS])
+    restarts = {r.get("fault_id"): r for r in obs["restarts"]}
+    parts = [_one_kill(f, restarts.get(f.get("id")), t) for f in kills]
+    stages = sorted({f.get("target") for f in kills if f.get("target")})
+    parts += [_recorded(manifest, stage, sum(1 for f in kills if f.get("target") == stage))
+              for stage in stages]
+    parts.append(_policy(run, manifest, obs, stages, t))
+    parts.append(_no_event_lost(manifest))
+    return combine("D9", parts)
+
+
+def _one_kill(fault: dict, restart: dict | None, t: Thresholds) -> ItemResult:
+    name = f"restart {fault.get('target')} ({fault.get('id')})"
+    if restart is None or restart.get("killed_ms") is None:
+        why = fault.get("error") or "no kill recorded"
+        return unknown(name, f"the kill never took effect: {why}", evidence=[OBSERVATIONS])
+    new, old = restart.get("new_pid"), restart.get("old_pid")
+    if new is None or new == old:
+        return failed(name, f"{fault.get('target')} was never restarted after SIGKILL "
+                      f"(old pid {old})", None, t.restart_max_s, [OBSERVATIONS])
+    took = restart.get("restart_s")
+    if restart.get("healthy_again_ms") is None or took is None:
+        return failed(name, f"restarted as pid {new} but never healthy again", None,
+                      t.restart_max_s, [OBSERVATIONS])
+    if took > t.restart_max_s:
+        return failed(name, f"healthy again {took:.2f} s after the kill (> {t.restart_max_s} s)",
+                      took, t.restart_max_s, [OBSERVATIONS])
+    return passed(name, f"pid {old} -> {new}, healthy again in {took:.2f} s", took,
+                  t.restart_max_s, [OBSERVATIONS])
+
+
+def backoff_delays(manifest: dict, stage: str) -> list[float] | None:
+    """The delays the supervisor applied to `stage`, from restart_backoff_pattern."""
+    pattern = manifest.get("restart_backoff_pattern")
+    if isinstance(pattern, dict):
+        pattern = pattern.get(stage)
+    elif isinstance(pattern, list) and pattern and isinstance(pattern[0], dict):
+        pattern = [p for p in pattern if p.get("stage") == stage]
+    if not isinstance(pattern, list):
+        return None
+    out = []
+    for entry in pattern:
+        if isinstance(entry, int | float):
+            out.append(float(entry))
+        elif isinstance(entry, dict):
+            delay = entry.get("delay_s", entry.get("delay"))
+            if isinstance(delay, int | float):
+                out.append(float(delay))
+    return out
+
+
+def _recorded(manifest: dict, stage: str, kills: int) -> ItemResult:
+    name = f"recorded {stage}"
+    proc = processes(manifest).get(stage)
+    count = proc.get("restart_count") if proc else None
+    delays = backoff_delays(manifest, stage)
+    if not isinstance(count, int) or count < kills:
+        return failed(name, f"manifest restart_count of {stage} is {count}, the harness killed "
+                      f"it {kills} time(s)", count, kills, [MANIFEST])
+    if not delays:
+        return failed(name, f"restart_backoff_pattern holds no delay for {stage}", None, kills,
+                      [MANIFEST])
+    return passed(name, f"restart_count {count}, backoff {delays}", count, kills, [MANIFEST])
+
+
+def declared_policy(run: RunEvidence, manifest: dict) -> dict | None:
+    for doc, path in ((run.source_manifest, "config_snapshot.supervisor.restart"),
+                      (manifest, "config_snapshot.supervisor.restart"),
+                      (manifest, "restart_policy")):
+        found = dig(doc or {}, path)
+        if isinstance(found, dict) and "initial_delay_s" in found:
+            return found
+    return None
+
+
+def expected_delay(policy: dict, n: int) -> float:
+    initial = float(policy.get("initial_delay_s", 0))
+    factor = float(policy.get("factor", 1))
+    cap = float(policy.get("max_delay_s", initial * factor ** n))
+    return min(initial * factor ** n, cap)
+
+
+def _policy(run: RunEvidence, manifest: dict, obs: dict, stages: list[str],
+            t: Thresholds) -> ItemResult:
+    policy = declared_policy(run, manifest)
+    if policy is None:
+        return unknown("backoff policy", "no declared restart policy in the config snapshot",
+                       evidence=[SOURCE_MANIFEST, MANIFEST])
+    problems: list[str] = []
+    for stage in stages:
+        for n, delay in enumerate(backoff_delays(manifest, stage) or []):
+            want = expected_delay(policy, n)
+            # a reset after a stable period restarts the sequence at initial_delay_s
+            if abs(delay - want) > t.backoff_tolerance_s and abs(
+                    delay - expected_delay(policy, 0)) > t.backoff_tolerance_s:
+                problems.append(f"{stage} restart {n + 1}: delay {delay} s, policy says {want} s")
+    for r in obs["restarts"]:
+        seen, killed = r.get("new_pid_seen_ms"), r.get("killed_ms")
+        if seen is not None and killed is not None:
+            gap = (seen - killed) / 1000
+            if gap + t.backoff_tolerance_s < expected_delay(policy, 0):
+                problems.append(f"{r['stage']} came back {gap:.2f} s after the kill, before "
+                                "the declared delay")
+    if problems:
+        return failed("backoff policy", "; ".join(problems[:3]), len(problems), 0,
+                      [MANIFEST, OBSERVATIONS])
+    return passed("backoff policy", f"delays follow the declared policy {policy}", 0, 0,
+                  [MANIFEST, OBSERVATIONS])
+
+
+def _ids(section: Any) -> dict | None:
+    ids = (section or {}).get("aggtrade_ids") if isinstance(section, dict) else None
+    return ids if isinstance(ids, dict) else None
+
+
+def _no_event_lost(manifest: dict) -> ItemResult:
+    accepted = _ids(manifest.get("harvester_metrics"))
+    consumed = _ids(manifest.get("signal_metrics"))
+    if accepted is None or consumed is None:
+        return unknown("no event lost", "harvester_metrics/signal_metrics carry no aggtrade_ids "
+                       "to reconcile", evidence=[MANIFEST])
+    if not accepted:
+        return unknown("no event lost", "harvest accepted no aggTrade", evidence=[MANIFEST])
+    diff = {sym: (accepted.get(sym), consumed.get(sym))
+            for sym in set(accepted) | set(consumed) if accepted.get(sym) != consumed.get(sym)}
+    if diff:
+        return failed("no event lost", f"aggTrade ids accepted by harvest differ from those "
+                      f"signal consumed: {diff}", diff, {}, [MANIFEST])
+    total = sum(int((v or {}).get("count", 0)) for v in accepted.values())
+    return passed("no event lost", f"signal consumed exactly the {total} aggTrades harvest "
+                  "accepted", total, total, [MANIFEST])

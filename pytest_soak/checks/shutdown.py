@@ -1,0 +1,126 @@
+"""D10 graceful shutdown: on SIGINT the stages stop in the order report -> broker -> signal ->
+harvest (the harness's configured order, not the pipeline's own config: a pipeline cannot
+pass by declaring a different order), as recorded in the manifest AND as the harness saw the
+processes exit; no orphan process; no residual in-memory queue; nothing committed lost.
+
+"Nothing committed lost" is reconciled by element: every signal committed to the durable
+handoff (handoff/signals) must be in each sink, by row_id.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pytest_soak.checks._common import interrupted, need
+from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence, read_jsonl
+from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
+
+
+def manifest_order(manifest: dict) -> list[str] | None:
+    entries = manifest.get("shutdown_order")
+    if isinstance(entries, dict):
+        entries = entries.get("observed") or entries.get("order") or entries.get("stages")
+    if not isinstance(entries, list):
+        return None
+    names = [e if isinstance(e, str) else (e or {}).get("stage") for e in entries]
+    return [n for n in names if n]
+
+
+def _order(name: str, seen: list[str] | None, t: Thresholds, rel: str) -> ItemResult:
+    want = list(t.shutdown_order)
+    if seen is None:
+        return failed(name, f"{rel} records no shutdown order", None, want, [rel])
+    if not seen:
+        return unknown(name, f"{rel} shows no stage stopping", seen, want, [rel])
+    relevant = [s for s in seen if s in want]
+    expected = [s for s in want if s in relevant]
+    missing = [s for s in want if s not in relevant]
+    if relevant != expected:
+        return failed(name, f"stages stopped as {' -> '.join(relevant)}, expected "
+                      f"{' -> '.join(want)}", seen, want, [rel])
+    if missing:
+        return failed(name, f"{', '.join(missing)} never seen stopping (order seen: "
+                      f"{' -> '.join(relevant)})", seen, want, [rel])
+    return passed(name, f"{' -> '.join(relevant)}", seen, want, [rel])
+
+
+def _orphans(obs: dict) -> ItemResult:
+    orphans = [o for o in obs["shutdown"]["orphans"] if o.get("status") != "zombie"]
+    if orphans:
+        desc = ", ".join(f"{o['pid']} {o['name']}" for o in orphans[:3])
+        return failed("orphans", f"{len(orphans)} process(es) outlived the supervisor: {desc}",
+                      len(orphans), 0, [OBSERVATIONS])
+    return passed("orphans", "no process of the run outlived it", 0, 0, [OBSERVATIONS])
+
+
+def _residual_queues(run: RunEvidence) -> ItemResult:
+    files = sorted((run.run_dir / "status").glob("*.json"))
+    if not files:
+        return unknown("residual queues", "no status/<stage>.json to read")
+    residual: dict[str, int] = {}
+    not_stopped = []
+    for path in files:
+        try:
+            status = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if status.get("state") != "stopped":
+            not_stopped.append(f"{path.stem}={status.get('state')}")
+        for key, value in (status.get("metrics") or {}).items():
+            if "queue" in key and any(w in key for w in ("depth", "size", "len", "pending")) \
+                    and isinstance(value, int | float) and value:
+                residual[f"{path.stem}.{key}"] = value
+    if residual or not_stopped:
+        return failed("residual queues", f"residual in-memory queue(s) {residual} "
+                      f"state(s) {not_stopped}", residual, 0, ["status/"])
+    return passed("residual queues", f"{len(files)} stages stopped with empty queues", 0, 0,
+                  ["status/"])
+
+
+def committed_row_ids(run: RunEvidence) -> set | None:
+    segments = sorted((run.run_dir / "handoff" / "signals").glob("*.jsonl"))
+    if not segments:
+        return None
+    ids = set()
+    for seg in segments:
+        ids |= {r.get("row_id") for r in read_jsonl(seg)[0] if r.get("row_id") is not None}
+    return ids
+
+
+def _nothing_lost(run: RunEvidence) -> ItemResult:
+    committed = committed_row_ids(run)
+    if committed is None:
+        return unknown("nothing committed lost", "no handoff/signals log to reconcile with")
+    if not committed:
+        return unknown("nothing committed lost", "no signal was ever committed")
+    lost: dict[str, int] = {}
+    for sink, rows in run.sink_rows.items():
+        if not isinstance(rows, list):
+            return unknown("nothing committed lost", f"cannot read the {sink} sink: {rows!r}")
+        missing = committed - {r.get("row_id") for r in rows}
+        if missing:
+            lost[sink] = len(missing)
+    if not run.sink_rows:
+        return unknown("nothing committed lost", "no sink to reconcile")
+    if lost:
+        return failed("nothing committed lost", f"committed signals missing from sinks: {lost}",
+                      lost, 0, ["handoff/signals", "sinks/"])
+    return passed("nothing committed lost", f"all {len(committed)} committed signals in every "
+                  "sink", len(committed), len(committed), ["handoff/signals", "sinks/"])
+
+
+def check_D10(run: RunEvidence, t: Thresholds) -> ItemResult:
+    obs, why = need(run, OBSERVATIONS, "D10")
+    if why:
+        return why
+    stop = interrupted(run, "D10")
+    if stop:
+        return stop
+    manifest, why = need(run, MANIFEST, "D10")
+    if why:
+        return why
+    return combine("D10", [
+        _order("manifest order", manifest_order(manifest), t, MANIFEST),
+        _order("observed order", obs["shutdown"]["observed_order"], t, OBSERVATIONS),
+        _orphans(obs), _residual_queues(run), _nothing_lost(run)])

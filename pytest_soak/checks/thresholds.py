@@ -1,0 +1,72 @@
+"""The DoD thresholds (seed defaults, SPEC §3) that every check compares against.
+
+A team tightens them through the plugin's options / ini keys; `Thresholds.from_settings`
+takes any object (the session's settings) or mapping carrying attributes of the same names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+FIVE_ALERT_RULES = ("feed_silent", "low_consistency", "strong_ratio_collapse",
+                    "export_failing", "data_dropped")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # D1: the market time covered may fall short of the request by at most this much
+    duration_tolerance_s: float = 30.0
+    # D2: share of the harness's polls (outside fault windows) a stage must be healthy in
+    health_min_pct: float = 98.0
+    # market seconds after a fault window during which its after-effects are tolerated
+    settle_s: float = 90.0
+    # D3: a rule must fire no later than this after its window ends, and resolve within
+    # resolve_grace_s after the window ends
+    alert_fire_grace_s: float = 150.0
+    alert_resolve_grace_s: float = 300.0
+    alert_rules: tuple[str, ...] = FIVE_ALERT_RULES
+    # D4: exports per closed minute; relative tolerance of store read-back vs sinks
+    min_exports_per_minute: float = 1.0
+    readback_tolerance: float = 1e-6
+    pushgateway_fresh_s: float = 120.0
+    # D5
+    parity_max_pct: float = 0.5
+    # D7
+    max_reconnects: int = 3
+    # D8
+    max_rss_mb: float = 600.0
+    max_open_files: int = 256
+    rss_agreement_pct: float = 25.0
+    rss_agreement_floor_mb: float = 30.0
+    leak_warmup_s: float = 300.0          # market seconds skipped before fitting the slope
+    leak_max_mb_per_h: float = 100.0      # per hour of MARKET time (see checks/resources.py)
+    leak_end_tolerance_mb: float = 50.0
+    leak_min_samples: int = 10
+    # D9
+    restart_max_s: float = 12.0
+    backoff_tolerance_s: float = 1.0
+    # D10
+    shutdown_order: tuple[str, ...] = ("report", "broker", "signal", "harvest")
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Any = None) -> Thresholds:
+        """Take every field found on `settings` (attribute or key, optionally `dod_`-prefixed)."""
+        if settings is None:
+            return cls()
+        found: dict[str, Any] = {}
+        source = getattr(settings, "thresholds", None) or settings
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            for name in (f.name, f"dod_{f.name}"):
+                value = (source.get(name) if isinstance(source, dict)
+                         else getattr(source, name, None))
+                if value is not None:
+                    found[f.name] = tuple(value) if isinstance(value, list) else value
+                    break
+        return cls(**found)
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
