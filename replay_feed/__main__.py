@@ -1,0 +1,74 @@
+"""`python -m replay_feed`: serve a recording (or the seeded generator) as a fake exchange.
+
+Prints one JSON line with the URLs it serves, then runs until SIGTERM/SIGINT or until the
+file given with --stop-file appears. `--write FILE` writes a generated recording and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from replay_feed.feed import ReplayFeed, parse_speed
+from replay_feed.generator import generate_recording
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m replay_feed", description=__doc__.split("\n")[0])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--recording", type=Path, help="a recording (.jsonl or .jsonl.gz)")
+    src.add_argument("--generate", type=int, metavar="SEED", help="synthesize from the generator")
+    p.add_argument("--symbols", type=int, default=2, help="generated symbols count")
+    p.add_argument("--minutes", type=float, help="generated market minutes (default: endless)")
+    p.add_argument("--regime", default="normal", help="normal | choppy | quiet")
+    p.add_argument("--schedule", help="regime cycle, e.g. normal:300,choppy:120,quiet:180")
+    p.add_argument("--speed", default="1", help="1 (quasi-real-time), N (N x), or max")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="WebSocket port (0 = a free one)")
+    p.add_argument("--http-port", type=int, default=0, help="REST + control port (0 = free)")
+    p.add_argument("--ping-interval-s", type=float, default=180.0)
+    p.add_argument("--start-on", default="subscribe", choices=["subscribe", "now", "control"])
+    p.add_argument("--start-grace-s", type=float, default=2.0)
+    p.add_argument("--stop-file", type=Path, help="stop when this file exists (portable)")
+    p.add_argument("--write", type=Path, metavar="FILE",
+                   help="write a generated recording of --minutes (default 10) and exit")
+    args = p.parse_args(argv)
+    try:
+        parse_speed(args.speed)
+    except ValueError as exc:
+        p.error(str(exc))
+    if args.write and args.generate is None:
+        p.error("--write needs --generate SEED")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.write:
+        count = generate_recording(args.write, args.generate, args.minutes or 10.0,
+                                   args.symbols, args.schedule)
+        print(json.dumps({"written": str(args.write), "records": count}), flush=True)
+        return 0
+    feed = ReplayFeed(recording=args.recording, generate_seed=args.generate,
+                      symbols=args.symbols, minutes=args.minutes, regime=args.regime,
+                      schedule=args.schedule, speed=args.speed, host=args.host, port=args.port,
+                      http_port=args.http_port, ping_interval_s=args.ping_interval_s,
+                      start_on=args.start_on, start_grace_s=args.start_grace_s).start()
+    print(json.dumps(feed.urls), flush=True)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append("SIGTERM"))
+    signal.signal(signal.SIGINT, lambda *_: stop.append("SIGINT"))
+    try:
+        while not stop and not (args.stop_file and args.stop_file.exists()):
+            time.sleep(0.1)
+    finally:
+        feed.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The feed's market clock: market time = anchor + rate x wall elapsed (rate = speed x burst).
+
+All times are epoch ms in the re-stamped domain (the session starts at the wall 'now'), so at
+1x the market clock *is* the wall clock: quasi-real-time for LIVE mode. `max` speed has no
+clock: market time is simply the time of the last event delivered.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class MarketClock:
+    def __init__(self, speed: float | None) -> None:
+        self.speed = speed            # None = max (as fast as the client reads)
+        self.burst = 1.0
+        self._anchor_wall = time.monotonic()
+        self._anchor_market = float(wall_ms())
+        self.last_delivered_ms: int | None = None
+
+    @property
+    def paced(self) -> bool:
+        return self.speed is not None
+
+    def start(self, market_ms: int) -> None:
+        self._anchor_wall = time.monotonic()
+        self._anchor_market = float(market_ms)
+
+    def rate(self) -> float:
+        return (self.speed or 0.0) * self.burst
+
+    def now(self) -> int:
+        if not self.paced:
+            return self.last_delivered_ms if self.last_delivered_ms is not None else wall_ms()
+        elapsed_s = time.monotonic() - self._anchor_wall
+        return int(self._anchor_market + self.rate() * 1000 * elapsed_s)
+
+    def set_burst(self, factor: float) -> None:
+        """Re-anchor so market time stays continuous while the rate changes."""
+        if self.paced:
+            self._anchor_market = self.now()
+            self._anchor_wall = time.monotonic()
+        self.burst = factor
+
+    def wall_seconds_until(self, market_ms: int) -> float:
+        if not self.paced:
+            return 0.0
+        return max(0.0, (market_ms - self.now()) / 1000 / self.rate())

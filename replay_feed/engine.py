@@ -1,0 +1,223 @@
+"""The feed's core: the producer that paces events, the subscriptions, and the fault state.
+
+Runs on one asyncio loop. Every client has an outgoing queue drained by its own writer task:
+paced modes never wait for a client (a client that falls QUEUE_MAX frames behind is
+disconnected, as the exchange does with slow consumers); `max` mode waits for the slowest
+subscribed client (backpressure: the feed drops nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from typing import Any
+
+from replay_feed.book import ServedBook
+from replay_feed.clock import MarketClock, wall_ms
+from replay_feed.streams import served_on, symbol_of
+
+QUEUE_MAX = 20_000
+log = logging.getLogger("replay_feed")
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class Client:
+    _ids = itertools.count(1)
+
+    def __init__(self, ws: Any, route: str | None, combined: bool) -> None:
+        self.id = next(self._ids)
+        self.ws = ws
+        self.route = route
+        self.combined = combined
+        self.streams: set[str] = set()
+        self.stalled: set[str] = set()
+        self.queue: asyncio.Queue[str | bytes] = asyncio.Queue(QUEUE_MAX)
+
+    def frame(self, stream: str, payload: str) -> str:
+        return f'{{"stream":"{stream}","data":{payload}}}' if self.combined else payload
+
+
+class FeedEngine:
+    def __init__(self, source: Any, speed: float | None, start_on: str = "subscribe",
+                 start_grace_s: float = 2.0) -> None:
+        self.source = source
+        self.clock = MarketClock(speed)
+        self.start_on = start_on
+        self.start_grace_s = start_grace_s
+        self.books = {spec.symbol: ServedBook() for spec in source.specs}
+        self.clients: dict[int, Client] = {}
+        self.subscribers: dict[str, set[Client]] = {}
+        self.wanted: set[str] = set()     # max mode waits until these have a subscriber
+        self.paused_all = False
+        self.paused_streams: set[str] = set()
+        self.sticky_stalls: set[str] = set()
+        self.id_offset: dict[str, int] = {}
+        self.pending_gap: dict[str, int] = {}
+        self.offset_ms = 0
+        self.started = asyncio.Event()
+        self.resumed = asyncio.Event()
+        self.resumed.set()
+        self.subs_changed = asyncio.Event()
+        self.finished = False
+        self.stopping = False
+        self.delivered = 0
+        self.skipped = 0
+        self.dropped_slow_clients = 0
+        self.session_start_wall_ms: int | None = None
+
+    # ---- subscriptions ------------------------------------------------------------------
+    def subscribe(self, client: Client, streams: list[str]) -> list[str]:
+        """Returns the streams this route does not serve (they are ignored, as on the exchange)."""
+        refused = []
+        for stream in streams:
+            if not served_on(client.route, stream):
+                refused.append(stream)
+                continue
+            client.streams.add(stream)
+            if stream not in self.sticky_stalls:
+                client.stalled.discard(stream)        # a resubscribe cures a stalled stream
+            self.subscribers.setdefault(stream, set()).add(client)
+            self.wanted.add(stream)
+        self._subs_changed()
+        return refused
+
+    def unsubscribe(self, client: Client, streams: list[str]) -> None:
+        for stream in streams:
+            client.streams.discard(stream)
+            self.subscribers.get(stream, set()).discard(client)
+            if not self.subscribers.get(stream):
+                self.wanted.discard(stream)      # deliberately unsubscribed: don't wait for it
+        self._subs_changed()
+
+    def add_client(self, client: Client) -> None:
+        self.clients[client.id] = client
+
+    def remove_client(self, client: Client) -> None:
+        """A lost connection keeps its streams `wanted`: max mode waits for the reconnect."""
+        self.clients.pop(client.id, None)
+        for stream in client.streams:
+            self.subscribers.get(stream, set()).discard(client)
+        self._subs_changed()
+
+    def _subs_changed(self) -> None:
+        self.subs_changed.set()
+        if self.start_on == "subscribe" and self.wanted >= self.source.streams:
+            self.start()
+
+    def start(self) -> bool:
+        if self.started.is_set():
+            return False
+        self.session_start_wall_ms = wall_ms()
+        self.offset_ms = self.session_start_wall_ms - self.source.first_ms
+        self.clock.start(self.session_start_wall_ms)
+        self.started.set()
+        return True
+
+    # ---- the producer -------------------------------------------------------------------
+    async def run(self) -> None:
+        await self._wait_for_start()
+        count = 0
+        for record in self.source.records():
+            due = record["recv_ms"] + self.offset_ms
+            if self.clock.paced:
+                await self._wait_until(due)
+            else:
+                await self._wait_for_readers(record["stream"])
+                self.clock.last_delivered_ms = due
+            if self.stopping:
+                return
+            await self._deliver(record)
+            count += 1
+            if count % 256 == 0:
+                await asyncio.sleep(0)
+        self.finished = True
+        log.info("source finished after %d events", count)
+
+    async def _wait_for_start(self) -> None:
+        if self.start_on == "now":
+            self.start()
+        while not self.started.is_set():
+            if self.wanted and self.start_on == "subscribe":
+                try:
+                    await asyncio.wait_for(self.started.wait(), self.start_grace_s)
+                except TimeoutError:
+                    self.start()
+            else:
+                await asyncio.sleep(0.02)
+
+    async def _wait_until(self, due_ms: int) -> None:
+        while not self.stopping:
+            wait_s = self.clock.wall_seconds_until(due_ms)
+            if wait_s <= 0:
+                return
+            await asyncio.sleep(min(wait_s, 0.05))
+
+    async def _wait_for_readers(self, stream: str) -> None:
+        while not self.stopping and (not self.resumed.is_set() or
+                                     (stream in self.wanted and not self.subscribers.get(stream))):
+            self.subs_changed.clear()
+            waiters = [asyncio.ensure_future(self.resumed.wait()),
+                       asyncio.ensure_future(self.subs_changed.wait())]
+            await asyncio.wait(waiters, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _deliver(self, record: dict) -> None:
+        stream = record["stream"]
+        symbol = symbol_of(stream)
+        data = self._restamp(record["data"], symbol)
+        if data.get("e") == "depthUpdate" and symbol in self.books:
+            self.books[symbol].apply(data)          # the book moves on even during an outage
+        if self.paused_all or stream in self.paused_streams:
+            self.skipped += 1
+            return
+        payload = _dumps(data)
+        for client in list(self.subscribers.get(stream, ())):
+            if stream in client.stalled:
+                continue
+            await self._offer(client, client.frame(stream, payload))
+        self.delivered += 1
+
+    async def _offer(self, client: Client, frame: str | bytes) -> None:
+        if not self.clock.paced:
+            await client.queue.put(frame)
+            return
+        try:
+            client.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.dropped_slow_clients += 1
+            log.warning("client %d is %d frames behind: disconnecting it", client.id, QUEUE_MAX)
+            self.remove_client(client)
+            client.ws.transport.abort()
+
+    def _restamp(self, data: dict, symbol: str) -> dict:
+        data = dict(data)
+        for key in ("E", "T"):
+            if isinstance(data.get(key), int):
+                data[key] += self.offset_ms
+        kind = data.get("e")
+        if kind == "depthUpdate":
+            before = self.id_offset.get(symbol, 0)
+            after = before + self.pending_gap.pop(symbol, 0)
+            self.id_offset[symbol] = after
+            for key, shift in (("U", after), ("u", after), ("pu", before)):
+                if isinstance(data.get(key), int):
+                    data[key] += shift
+        elif kind == "bookTicker" and isinstance(data.get("u"), int):
+            data["u"] += self.id_offset.get(symbol, 0)
+        return data
+
+    def send_raw(self, make_frame: Any, stream: str | None) -> int:
+        """Put make_frame(client) on every client subscribed to `stream` (or on all clients)."""
+        targets = [c for c in self.clients.values() if stream is None or stream in c.streams]
+        for client in targets:
+            try:
+                client.queue.put_nowait(make_frame(client))
+            except asyncio.QueueFull:
+                pass
+        return len(targets)
+
+    def market_ms(self) -> int:
+        return self.clock.now()

@@ -1,0 +1,84 @@
+"""The WebSocket side: paths, the JSON methods (SUBSCRIBE, ...), writer tasks, pings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from replay_feed.clock import wall_ms
+from replay_feed.engine import Client, FeedEngine
+from replay_feed.faults import FaultController
+from replay_feed.streams import parse_path
+
+log = logging.getLogger("replay_feed")
+
+
+class WsFrontend:
+    def __init__(self, engine: FeedEngine, faults: FaultController) -> None:
+        self.engine = engine
+        self.faults = faults
+
+    def process_request(self, connection: ServerConnection, request: Any) -> Any:
+        """Refuse paths the exchange does not serve (404) and refused periods (503)."""
+        try:
+            parse_path(request.path)
+        except ValueError:
+            return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+        if wall_ms() < self.faults.refuse_until_wall_ms:
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable\n")
+        return None
+
+    async def handle(self, ws: ServerConnection) -> None:
+        path = parse_path(ws.request.path)
+        client = Client(ws, path.route, path.combined)
+        self.engine.add_client(client)
+        self.engine.subscribe(client, list(path.streams))
+        writer = asyncio.ensure_future(self._write(client))
+        try:
+            async for message in ws:
+                reply = self._method(client, message)
+                if reply is not None:
+                    client.queue.put_nowait(json.dumps(reply, separators=(",", ":")))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.engine.remove_client(client)
+            writer.cancel()
+
+    async def _write(self, client: Client) -> None:
+        queue, ws = client.queue, client.ws
+        try:
+            while True:
+                await ws.send(await queue.get())
+        except ConnectionClosed:
+            pass
+
+    def _method(self, client: Client, message: str | bytes) -> dict | None:
+        try:
+            request = json.loads(message)
+            method, params, req_id = request["method"], request.get("params", []), request.get("id")
+        except (ValueError, TypeError, KeyError):
+            return {"error": {"code": 3, "msg": "Invalid JSON: expected a method request"}}
+        if method == "SUBSCRIBE":
+            refused = self.engine.subscribe(client, list(params))
+            if refused:
+                log.info("client %d: %s not served on /%s", client.id, refused, client.route)
+            return {"result": None, "id": req_id}
+        if method == "UNSUBSCRIBE":
+            self.engine.unsubscribe(client, list(params))
+            return {"result": None, "id": req_id}
+        if method == "LIST_SUBSCRIPTIONS":
+            return {"result": sorted(client.streams), "id": req_id}
+        if method == "SET_PROPERTY" and params[:1] == ["combined"] and len(params) == 2:
+            client.combined = bool(params[1])
+            return {"result": None, "id": req_id}
+        if method == "GET_PROPERTY" and params == ["combined"]:
+            return {"result": client.combined, "id": req_id}
+        return {"error": {"code": 2, "msg": f"Invalid request: unknown method {method!r}"},
+                "id": req_id}
