@@ -118,14 +118,16 @@ class _Server:
 
 
 class PushgatewayServer(_Server):
-    """prometheus-pushgateway, in-memory (no persistence file: nothing leaks between runs)."""
+    """prometheus-pushgateway persisting to a file in ITS OWN work dir (never Debian's shared
+    default, so no old run comes back), so a restart on the same port keeps what was pushed."""
 
     binary = "prometheus-pushgateway"
     ready_path = "/-/ready"
 
     def command(self) -> list[str]:
         return [self.binary, f"--web.listen-address=127.0.0.1:{self.port}",
-                "--persistence.file=", "--web.enable-admin-api"]
+                f"--persistence.file={self.workdir / 'persistence.db'}",
+                "--persistence.interval=1s", "--web.enable-admin-api"]
 
     def groups(self) -> list[dict[str, Any]]:
         response = requests.get(self.url + "/api/v1/metrics", timeout=5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.config import ConfigError
 from orchestrator.exporters.base import ExportQueue, TimeseriesExporter
 
 
@@ -15,7 +16,7 @@ def make_exporter(timeseries: dict[str, Any], run_id: str,
         return None
     url = timeseries.get("url") or ""
     if not url:
-        raise ValueError(f"timeseries.url (TIMESERIES_URL) is required for type {kind!r}")
+        raise ConfigError(f"timeseries.url (TIMESERIES_URL) is required for type {kind!r}")
     if kind == "prometheus":
         from orchestrator.exporters.pushgateway import PushgatewayExporter
         return PushgatewayExporter(url, run_id, job=timeseries.get("job", "soak_report"),
@@ -26,7 +27,7 @@ def make_exporter(timeseries: dict[str, Any], run_id: str,
                                 username=timeseries.get("username") or None,
                                 password=(secrets or {}).get("influxdb_password") or None,
                                 timeout_s=float(timeseries.get("timeout_s", 2.0)))
-    raise ValueError(f"timeseries.type: {kind!r} is not one of prometheus, influxdb, none")
+    raise ConfigError(f"timeseries.type: {kind!r} is not one of prometheus, influxdb, none")
 
 
 __all__ = ["ExportQueue", "TimeseriesExporter", "make_exporter"]

@@ -7,6 +7,7 @@ once after every stage has stopped, so they cover every committed signal.
 
 from __future__ import annotations
 
+from orchestrator.config import ConfigError
 from orchestrator.handoff import HandoffReader
 from orchestrator.report.engine import ReportEngine
 from orchestrator.stage import Stage
@@ -20,7 +21,11 @@ class ReportStage(Stage):
 
     def setup(self) -> None:
         ctx = self.ctx
-        self.engine = ReportEngine(ctx.config, ctx.run_dir, ctx.run_id, ctx.log)
+        try:
+            self.engine = ReportEngine(ctx.config, ctx.run_dir, ctx.run_id, ctx.log)
+        except ConfigError as exc:
+            ctx.log.error("config error: %s", exc)
+            raise SystemExit(2) from exc
         self.engine.load_state()
         self.reader = HandoffReader(ctx.run_dir / "handoff" / SIGNALS_TOPIC, CONSUMER)
         self.engine.export.precheck()
