@@ -1,16 +1,114 @@
-"""pytest-soak plugin: options, markers and hooks. The work lives in the sibling modules."""
+"""pytest-soak: soak-test a multi-process pipeline and judge its Definition of Done.
+
+This module is the thin pytest layer: the `soak` option group (every option has an ini /
+pyproject twin, see settings.OPTIONS), the markers, the report header with the fault-schedule
+seed, and the hooks. The session's state lives on one `SoakPlugin` object registered under the
+name "soak-session" (`-p no:soak` disables everything). The work lives in the sibling modules:
+settings, session, sidecars, faults, observer, history, progress, fixtures.
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from pytest_soak import fixtures as soak_fixtures
+from pytest_soak.faults import load_schedule
+from pytest_soak.settings import OPTIONS, SoakSettings, SoakUsageError, remember_seed
+
+PLUGIN_NAME = "soak-session"
 MARKERS = {
-    "live": "LIVE soak: 1x pacing, wall-clock freshness, 60 minutes by default",
+    "live": "LIVE soak: 1x pacing, wall-clock freshness, 60 minutes by default (only with -m live)",
     "replay": "REPLAY soak: time-compressed market time (the CI gate)",
-    "fault": "a test that injects a fault into the pipeline",
+    "fault": "a test about an injected fault",
 }
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("soak", "soak test of a pipeline (pytest-soak)")
+    for opt in OPTIONS:
+        shown = "" if opt.default is None else f" (default: {opt.default})"
+        group.addoption(opt.flag, dest=opt.name, default=None, metavar=opt.name[5:].upper(),
+                        help=opt.help + shown)
+        parser.addini(opt.name, help=f"{opt.help} (same as {opt.flag})", default=None)
+    group.addoption("--soak-from-run", dest="soak_from_run", default=None, metavar="DIR",
+                    help="judge-only: judge an existing run folder, start nothing")
+
+
+def _live_selected(config: pytest.Config) -> bool:
+    expr = (config.getoption("markexpr", "") or "").replace("(", " ").replace(")", " ")
+    words = expr.split()
+    negated = any(a == "not" and b == "live" for a, b in zip(words, words[1:], strict=False))
+    return "live" in words and not negated
+
+
+def _raw_values(config: pytest.Config) -> dict[str, object]:
+    values = {}
+    for opt in OPTIONS:
+        value = config.getoption(opt.name, None)
+        if value is None:
+            value = config.getini(opt.name)
+        values[opt.name] = value
+    return values
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    try:
+        settings = SoakSettings.from_values(_raw_values(config), root=config.rootpath,
+                                            live_selected=_live_selected(config), worker_id=worker)
+        schedule = load_schedule(settings.schedule, seed=settings.seed)
+    except SoakUsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    settings.seed = schedule.seed
+    if worker is None:
+        remember_seed(settings.run_dir, schedule.seed)
+    config.pluginmanager.register(SoakPlugin(config, settings), PLUGIN_NAME)
+
+
+class SoakPlugin:
+    """The session's soak state; fixtures find it with `config.pluginmanager.get_plugin`."""
+
+    def __init__(self, config: pytest.Config, settings: SoakSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.from_run = config.getoption("soak_from_run", None)
+        self.results: list = []           # SoakResult of every run of this session
+        self.runs_started = 0
+        config.pluginmanager.register(soak_fixtures, "soak-fixtures")
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        s = self.settings
+        lines = [f"soak: mode={s.mode} minutes={s.minutes:g} speed={s.speed:g}x "
+                 f"sink={','.join(s.sinks)} feed={s.feed} timeseries={s.timeseries} "
+                 f"run-dir={s.run_dir}",
+                 f"soak: schedule={s.schedule.name if s.schedule else 'none'} "
+                 f"seed={s.seed} (replay it with --soak-seed={s.seed})"]
+        if self.from_run:
+            lines.append(f"soak: judge-only, run folder {self.from_run}")
+        return lines
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "soak_sink" in metafunc.fixturenames:
+            metafunc.parametrize("soak_sink", self.settings.sinks, indirect=True,
+                                 scope="session", ids=[f"sink={s}" for s in self.settings.sinks])
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        """A plain `pytest` never starts the LIVE run; each soak test gets a run-sized timeout."""
+        kept, dropped = [], []
+        for item in items:
+            live = item.get_closest_marker("live") is not None
+            (dropped if live and not self.settings.mode == "live" else kept).append(item)
+            if "soak_run" in getattr(item, "fixturenames", ()) and not self.from_run:
+                if item.get_closest_marker("timeout") is None:
+                    item.add_marker(pytest.mark.timeout(self.settings.timeout_s))
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: ANN001
+        for result in self.results:
+            terminalreporter.write_line(result.summary_line())

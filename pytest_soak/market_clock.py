@@ -1,0 +1,74 @@
+"""The harness's view of market time: seconds of event time since the schedule's start.
+
+With the replay feed, market time is the feed's own clock (`GET /control/state` ->
+`market_ms`, `rate`), re-anchored once a second and extrapolated in between, so a burst (the
+feed's clock running N x faster) or a pause is seen exactly as the pipeline sees it. Without a
+feed (LIVE against the exchange) market time is wall time x speed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+
+class MarketClock:
+    def __init__(self, speed: float, feed: Any = None, refresh_s: float = 1.0) -> None:
+        self.speed = speed
+        self.feed = feed
+        self.refresh_s = refresh_s
+        self.start_event_ms: int | None = None
+        self.start_wall_ms: int | None = None
+        self._anchor_mono = 0.0
+        self._anchor_event_ms = 0.0
+        self._rate = speed
+        self._last_refresh = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self.start_event_ms is not None
+
+    def start(self) -> None:
+        """Market second 0 is now."""
+        self._refresh(force=True)
+        with self._lock:
+            self.start_event_ms = int(self._now_event_ms())
+            self.start_wall_ms = int(time.time() * 1000)
+
+    def _refresh(self, force: bool = False) -> None:
+        mono = time.monotonic()
+        if not force and mono - self._last_refresh < self.refresh_s:
+            return
+        self._last_refresh = mono
+        if self.feed is None:
+            if force:
+                with self._lock:
+                    self._anchor_mono, self._anchor_event_ms = mono, time.time() * 1000
+            return
+        try:
+            state = self.feed.state(timeout_s=1.0)
+        except Exception:  # noqa: BLE001 - keep extrapolating on the last anchor
+            if force:
+                with self._lock:
+                    self._anchor_mono, self._anchor_event_ms = mono, time.time() * 1000
+            return
+        with self._lock:
+            self._anchor_mono = mono
+            self._anchor_event_ms = float(state.get("market_ms") or time.time() * 1000)
+            rate = state.get("rate")
+            self._rate = float(rate) if rate else self.speed
+
+    def _now_event_ms(self) -> float:
+        return self._anchor_event_ms + self._rate * 1000 * (time.monotonic() - self._anchor_mono)
+
+    def event_ms(self) -> int:
+        self._refresh()
+        with self._lock:
+            return int(self._now_event_ms())
+
+    def market_s(self) -> float:
+        if self.start_event_ms is None:
+            return 0.0
+        return max(0.0, (self.event_ms() - self.start_event_ms) / 1000)

@@ -1,0 +1,151 @@
+"""The pipeline under test, described by data (`--soak-config FILE`).
+
+The harness reaches a pipeline only through its CLI, its health URL and its evidence files, so
+another team's pipeline honouring the contract (docs/soak.md) is soaked by pointing
+--soak-config at its own YAML. Keys:
+
+    name: text
+    command: [argv template]        # placeholders below, e.g. "{python}", "{config}"
+    base_config: PATH | null        # YAML the overlay is merged into (relative to this file)
+    config_overlay: {mapping}       # deep-merged; string leaves may hold placeholders
+    env: {NAME: template}           # added to the environment
+    stages: [names]                 # what the harness expects healthy (order irrelevant)
+    stage_regex: REGEX              # names a process by stage from its command line (?P<stage>)
+    health: {url: template | null, discovery_file: NAME, url_key: KEY}
+    self_stop_margin_min: 2         # {pipeline_minutes} = minutes + margin: the harness's
+                                    # SIGINT, not the pipeline's own timer, ends the run
+    progress: {events: "stage.metrics.key", signals: "stage.metrics.key"}   # status counters
+    alerts_from: run_manifest.json  # file with an `alerts` section (firing alerts for progress)
+
+Placeholders: {python} {config} {run_dir} {sink} {minutes} {pipeline_minutes} {run_id}
+{health_port} {feed_ws_url} {feed_rest_url} {feed_control_url} {timeseries_type}
+{timeseries_url} {replay_flag} (1|0) {replay_mode_bool} {mode} {speed} {repo}.
+"""
+
+from __future__ import annotations
+
+import copy
+import string
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pytest_soak.resources import DEFAULT_STAGE_REGEX
+from pytest_soak.settings import REPO_ROOT, SoakUsageError
+
+KNOWN = {"name", "description", "command", "base_config", "config_overlay", "env", "stages",
+         "stage_regex", "health", "self_stop_margin_min", "progress", "alerts_from", "evidence"}
+
+
+@dataclass
+class PipelineSpec:
+    name: str
+    command: list[str]
+    stages: list[str]
+    source: Path
+    base_config: Path | None = None
+    config_overlay: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    stage_regex: str = DEFAULT_STAGE_REGEX
+    health: dict[str, Any] = field(default_factory=dict)
+    self_stop_margin_min: float = 2.0
+    progress: dict[str, str] = field(default_factory=dict)
+    alerts_from: str | None = "run_manifest.json"
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def render_command(self, values: dict[str, Any]) -> list[str]:
+        return [fill(part, values, self.source, "command") for part in self.command]
+
+    def render_env(self, values: dict[str, Any]) -> dict[str, str]:
+        return {k: fill(str(v), values, self.source, f"env.{k}") for k, v in self.env.items()}
+
+    def render_config(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """Base config merged with the rendered overlay; None if the pipeline takes none."""
+        if self.base_config is None:
+            return None
+        try:
+            base = yaml.safe_load(self.base_config.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise SoakUsageError(f"{self.source}: base_config {self.base_config}: {exc}") from None
+        return deep_merge(base, render_tree(self.config_overlay, values, self.source))
+
+
+def fill(template: str, values: dict[str, Any], source: Path, where: str) -> str:
+    names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise SoakUsageError(f"{source}: {where}: unknown placeholder(s) {missing}; known: "
+                             f"{sorted(values)}")
+    return template.format(**{k: "" if v is None else v for k, v in values.items()})
+
+
+def render_tree(node: Any, values: dict[str, Any], source: Path, where: str = "overlay") -> Any:
+    """Fill placeholders in string leaves; a leaf that is exactly one placeholder keeps the
+    value's type (so "{speed}" stays a number and "{timeseries_url}" may become null)."""
+    if isinstance(node, dict):
+        return {k: render_tree(v, values, source, f"{where}.{k}") for k, v in node.items()}
+    if isinstance(node, list):
+        return [render_tree(v, values, source, f"{where}[{i}]") for i, v in enumerate(node)]
+    if isinstance(node, str):
+        inner = node[1:-1]
+        if node.startswith("{") and node.endswith("}") and inner in values:
+            return values[inner]
+        return fill(node, values, source, where)
+    return node
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_pipeline_spec(path: Path) -> PipelineSpec:
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SoakUsageError(f"--soak-config {path}: cannot read it ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise SoakUsageError(f"--soak-config {path}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise SoakUsageError(f"--soak-config {path}: must be a mapping")
+    unknown = set(doc) - KNOWN
+    if unknown:
+        raise SoakUsageError(f"--soak-config {path}: unknown key(s) {sorted(unknown)}")
+    for key in ("command", "stages"):
+        if not isinstance(doc.get(key), list) or not doc[key]:
+            raise SoakUsageError(f"--soak-config {path}: '{key}' must be a non-empty list")
+    base = doc.get("base_config")
+    here = Path(path).resolve().parent
+    return PipelineSpec(
+        name=str(doc.get("name") or Path(path).stem), command=[str(c) for c in doc["command"]],
+        stages=[str(s) for s in doc["stages"]], source=Path(path),
+        base_config=None if base is None else _resolve(base, here),
+        config_overlay=dict(doc.get("config_overlay") or {}),
+        env={str(k): str(v) for k, v in (doc.get("env") or {}).items()},
+        stage_regex=str(doc.get("stage_regex") or DEFAULT_STAGE_REGEX),
+        health=dict(doc.get("health") or {}),
+        self_stop_margin_min=float(doc.get("self_stop_margin_min", 2.0)),
+        progress=dict(doc.get("progress") or {}),
+        alerts_from=doc.get("alerts_from", "run_manifest.json"),
+        evidence=dict(doc.get("evidence") or {}),
+    )
+
+
+def _resolve(path: str, here: Path) -> Path:
+    """Relative to the spec file, else to the repo root (so fixtures can say config/...)."""
+    p = Path(path)
+    if p.is_absolute():
+        return p
+    return here / p if (here / p).exists() else REPO_ROOT / p
+
+
+def base_values() -> dict[str, Any]:
+    return {"python": sys.executable, "repo": str(REPO_ROOT)}

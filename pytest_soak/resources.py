@@ -1,0 +1,132 @@
+"""psutil view of the pipeline's process tree: who is who, RSS and open files (D8, D9, D10).
+
+Processes are named by stage from their command line (`stage_regex`, configurable per
+pipeline): the reference pipeline starts `python -m orchestrator.stage_main NAME ...`.
+The root (the supervisor) is named `supervisor`; any other descendant `other:<name>`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import psutil
+
+MB = 1024 * 1024
+DEFAULT_STAGE_REGEX = r"stage_main\s+(?P<stage>[A-Za-z_][\w-]*)"
+
+
+@dataclass
+class ProcSample:
+    stage: str
+    pid: int
+    rss_mb: float | None
+    open_files: int | None
+
+    def as_dict(self) -> dict:
+        return {"stage": self.stage, "pid": self.pid, "rss_mb": self.rss_mb,
+                "open_files": self.open_files}
+
+
+def alive(proc: psutil.Process) -> bool:
+    """A zombie counts as dead (SPEC: orphans)."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+class ProcessTree:
+    """Finds the supervisor's descendants and names them by stage."""
+
+    def __init__(self, root_pid: int, stage_regex: str = DEFAULT_STAGE_REGEX) -> None:
+        self.root_pid = root_pid
+        self.pattern = re.compile(stage_regex)
+        self._names: dict[tuple[int, float], str] = {}   # (pid, create_time) -> stage
+        self._root: psutil.Process | None = None
+
+    def root(self) -> psutil.Process | None:
+        if self._root is None:
+            try:
+                self._root = psutil.Process(self.root_pid)
+            except psutil.Error:
+                return None
+        return self._root if alive(self._root) else None
+
+    def name_of(self, proc: psutil.Process) -> str:
+        try:
+            key = (proc.pid, proc.create_time())
+        except psutil.Error:
+            return "gone"
+        if key not in self._names:
+            self._names[key] = self._classify(proc)
+        return self._names[key]
+
+    def _classify(self, proc: psutil.Process) -> str:
+        if proc.pid == self.root_pid:
+            return "supervisor"
+        try:
+            cmd = " ".join(proc.cmdline())
+            found = self.pattern.search(cmd)
+            return found.group("stage") if found else f"other:{proc.name()}"
+        except psutil.Error:
+            return "gone"
+
+    def processes(self) -> list[tuple[str, psutil.Process]]:
+        """(stage, process) for the root and every live descendant."""
+        root = self.root()
+        if root is None:
+            return []
+        try:
+            kids = root.children(recursive=True)
+        except psutil.Error:
+            kids = []
+        out = [("supervisor", root)]
+        for proc in kids:
+            if alive(proc):
+                out.append((self.name_of(proc), proc))
+        return out
+
+    def stage_pids(self) -> dict[str, int]:
+        """{stage: pid} of the live stage processes (first one per stage)."""
+        pids: dict[str, int] = {}
+        for stage, proc in self.processes():
+            if stage != "supervisor" and not stage.startswith("other:"):
+                pids.setdefault(stage, proc.pid)
+        return pids
+
+
+def sample_process(stage: str, proc: psutil.Process) -> ProcSample | None:
+    """RSS and open files of one process; None if it vanished meanwhile."""
+    try:
+        with proc.oneshot():
+            rss_mb = round(proc.memory_info().rss / MB, 2)
+            try:
+                files = len(proc.open_files())
+            except psutil.AccessDenied:
+                files = None
+            # open_files lists regular files only; fds (POSIX) also count sockets and pipes.
+            fds = proc.num_fds() if hasattr(proc, "num_fds") else None
+            handles = proc.num_handles() if hasattr(proc, "num_handles") else None
+    except psutil.Error:
+        return None
+    counts = [c for c in (files, fds, handles) if c is not None]
+    return ProcSample(stage, proc.pid, rss_mb, max(counts) if counts else None)
+
+
+class Downsampler:
+    """Keeps at most ~`limit` points of a long series in bounded memory (stride doubling)."""
+
+    def __init__(self, limit: int = 500) -> None:
+        self.limit = limit
+        self.stride = 1
+        self.seen = 0
+        self.points: list[list] = []
+
+    def add(self, t_ms: int, value: float) -> None:
+        if self.seen % self.stride == 0:
+            self.points.append([t_ms, value])
+            if len(self.points) > self.limit:
+                self.points = self.points[::2]
+                self.stride *= 2
+        self.seen += 1

@@ -1,0 +1,239 @@
+"""Soak settings: every option of the plugin, read from the command line or its ini twin.
+
+One table (`OPTIONS`) declares each option once: its flag, ini name, type, default and help.
+plugin.py turns the table into `addoption` + `addini` pairs; `SoakSettings.from_config` reads
+them back with the precedence command line > ini/pyproject > default. Bad values raise
+`SoakUsageError`, whose message names the option and the accepted values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PIPELINE_CONFIG = REPO_ROOT / "fixtures" / "soak" / "reference_pipeline.yaml"
+DEFAULT_SCHEDULE = REPO_ROOT / "fixtures" / "faults" / "default.yaml"
+SINKS = ("jsonl", "sqlite", "dual")
+FEEDS = ("replay", "exchange")
+STORES = ("prometheus", "influxdb", "none")
+MODES = ("replay", "live")
+MIN_REPLAY_SPEED = 20.0
+
+
+class SoakUsageError(ValueError):
+    """A soak option has a value the harness cannot use; the message names the option."""
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str                 # dest / ini name, e.g. "soak_minutes"
+    type: Callable[[str], Any]
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def _bool(text: str | bool) -> bool:
+    if isinstance(text, bool):
+        return text
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _seed(text: str) -> int | str | None:
+    if text in (None, ""):
+        return None
+    return "last" if str(text).strip() == "last" else int(text)
+
+
+# DoD thresholds. Their defaults (the seed's figures) live in one place, the checks'
+# `Thresholds` dataclass (pytest_soak/checks/thresholds.py); an option left unset keeps it.
+# Names are the Thresholds field names with a `soak_` prefix.
+THRESHOLD_OPTIONS = (
+    Option("soak_health_min_pct", float, None, "D2: each stage healthy in at least this % of "
+           "the harness's polls (default 98)"),
+    Option("soak_max_rss_mb", float, None, "D8: max RSS of any pipeline process, MB (600)"),
+    Option("soak_max_open_files", int, None, "D8: max open files of any process (256)"),
+    Option("soak_rss_agreement_pct", float, None,
+           "D8: harness-measured vs manifest max RSS agreement, %"),
+    Option("soak_leak_max_mb_per_h", float, None, "D8: max robust RSS slope after warm-up"),
+    Option("soak_restart_max_s", float, None, "D9: a killed stage healthy again within (12 s)"),
+    Option("soak_parity_max_pct", float, None, "D5: JSONL vs SQLite difference, % (0.5)"),
+    Option("soak_max_reconnects", int, None, "D7: reconnects not induced by the harness (3)"),
+    Option("soak_settle_s", float, None,
+           "market seconds after a fault window still counted as induced"),
+)
+
+RUN_OPTIONS = (
+    Option("soak_mode", str, None, "replay (time-compressed, default) or live (1x); "
+           "'-m live' selects live", MODES),
+    Option("soak_minutes", float, 60.0, "market minutes of the run"),
+    Option("soak_speed", float, 30.0, f"REPLAY pacing, market seconds per wall second "
+           f"(>= {MIN_REPLAY_SPEED:g}); LIVE is always 1"),
+    Option("soak_sink", str, "dual", "jsonl, sqlite or dual; a comma list runs one soak per value"),
+    Option("soak_config", str, str(DEFAULT_PIPELINE_CONFIG),
+           "YAML describing the pipeline under test (command, health, evidence, overlay)"),
+    Option("soak_schedule", str, str(DEFAULT_SCHEDULE), "fault schedule YAML (market time)"),
+    Option("soak_seed", _seed, None, "seed of the fault schedule's random elements; 'last' "
+           "reuses the previous run's seed"),
+    Option("soak_feed", str, "replay", "replay (local replay feed) or exchange", FEEDS),
+    Option("soak_timeseries", str, "prometheus", "time-series store the pipeline exports to",
+           STORES),
+    Option("soak_timeseries_url", str, None,
+           "use this running store instead of starting one (reachability is prechecked)"),
+    Option("soak_run_dir", str, "artifacts/soak", "parent folder; each run gets its own folder"),
+    Option("soak_keep", _bool, False, "keep run folders of passing runs (failed ones are kept)"),
+    Option("soak_health_interval_s", float, 10.0, "market seconds between health polls"),
+    Option("soak_sample_interval_s", float, None,
+           "wall seconds between psutil samples (default: the health poll interval)"),
+    Option("soak_progress_s", float, None,
+           "seconds between plain progress lines when stdout is not a TTY (default 10 in "
+           "REPLAY, 60 in LIVE)"),
+    Option("soak_startup_timeout_s", float, 90.0, "wall seconds for the pipeline to be healthy"),
+    Option("soak_stop_timeout_s", float, 90.0, "wall seconds after SIGINT before SIGKILL"),
+)
+
+OPTIONS = RUN_OPTIONS + THRESHOLD_OPTIONS
+
+
+@dataclass
+class SoakSettings:
+    """Everything one soak session needs to know; built once per pytest session."""
+
+    mode: str = "replay"
+    minutes: float = 60.0
+    speed: float = 30.0
+    sinks: list[str] = field(default_factory=lambda: ["dual"])
+    pipeline_config: Path = DEFAULT_PIPELINE_CONFIG
+    schedule: Path | None = DEFAULT_SCHEDULE
+    seed: int | None = None
+    feed: str = "replay"
+    timeseries: str = "prometheus"
+    timeseries_url: str | None = None
+    run_dir: Path = Path("artifacts/soak")
+    keep: bool = False
+    health_interval_s: float = 10.0
+    sample_interval_s: float | None = None
+    progress_s: float | None = None
+    startup_timeout_s: float = 90.0
+    stop_timeout_s: float = 90.0
+    worker_id: str | None = None
+    # only the thresholds set by option/ini; the checks fill in the seed defaults
+    thresholds: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def replay(self) -> bool:
+        return self.mode == "replay"
+
+    @property
+    def health_wall_interval_s(self) -> float:
+        return self.health_interval_s / self.speed
+
+    @property
+    def run_wall_s(self) -> float:
+        """Wall seconds the market session itself lasts."""
+        return self.minutes * 60.0 / self.speed
+
+    @property
+    def timeout_s(self) -> float:
+        """A pytest-timeout budget for one run: its length plus start, settle and stop margins."""
+        return self.run_wall_s * 1.5 + self.startup_timeout_s + self.stop_timeout_s + 60.0
+
+    @property
+    def progress_interval_s(self) -> float:
+        if self.progress_s:
+            return self.progress_s
+        return 10.0 if self.replay else 60.0
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any], *, live_selected: bool = False,
+                    root: Path | None = None, worker_id: str | None = None) -> SoakSettings:
+        """Build settings from raw option values (name -> str/None), validating each."""
+        parsed = {opt.name: _parse(opt, values.get(opt.name)) for opt in OPTIONS}
+        mode = parsed["soak_mode"] or ("live" if live_selected else "replay")
+        speed = 1.0 if mode == "live" else parsed["soak_speed"]
+        if mode == "replay" and speed < MIN_REPLAY_SPEED:
+            raise SoakUsageError(f"--soak-speed / soak_speed = {speed:g}: REPLAY mode needs at "
+                                 f"least {MIN_REPLAY_SPEED:g}x to fit its wall-time budget")
+        if parsed["soak_minutes"] <= 0:
+            raise SoakUsageError("--soak-minutes / soak_minutes must be > 0")
+        sinks = _sinks(parsed["soak_sink"])
+        root = root or Path.cwd()
+        seed = parsed["soak_seed"]
+        if seed == "last":
+            seed = last_seed(_abs(parsed["soak_run_dir"], root))
+        thresholds = {o.name.removeprefix("soak_"): parsed[o.name] for o in THRESHOLD_OPTIONS
+                      if parsed[o.name] is not None}
+        schedule = parsed["soak_schedule"]
+        return cls(
+            mode=mode, minutes=parsed["soak_minutes"], speed=speed, sinks=sinks,
+            pipeline_config=_abs(parsed["soak_config"], root),
+            schedule=None if schedule in ("", "none") else _abs(schedule, root),
+            seed=seed, feed=parsed["soak_feed"], timeseries=parsed["soak_timeseries"],
+            timeseries_url=parsed["soak_timeseries_url"] or None,
+            run_dir=_abs(parsed["soak_run_dir"], root), keep=parsed["soak_keep"],
+            health_interval_s=parsed["soak_health_interval_s"],
+            sample_interval_s=parsed["soak_sample_interval_s"],
+            progress_s=parsed["soak_progress_s"],
+            startup_timeout_s=parsed["soak_startup_timeout_s"],
+            stop_timeout_s=parsed["soak_stop_timeout_s"],
+            worker_id=worker_id, thresholds=thresholds,
+        )
+
+
+def _parse(opt: Option, raw: Any) -> Any:
+    if raw is None or raw == "" or raw == []:
+        return opt.default
+    try:
+        value = raw if not isinstance(raw, str) else opt.type(raw)
+        if opt.type in (float, int) and not isinstance(value, bool):
+            value = opt.type(value)
+    except (TypeError, ValueError) as exc:
+        raise SoakUsageError(f"{opt.flag} / {opt.name} = {raw!r}: {exc}") from None
+    if opt.choices and value not in opt.choices:
+        raise SoakUsageError(f"{opt.flag} / {opt.name} = {value!r}: choose one of "
+                             f"{', '.join(opt.choices)}")
+    return value
+
+
+def _sinks(text: str) -> list[str]:
+    sinks = [s.strip() for s in str(text).split(",") if s.strip()]
+    bad = [s for s in sinks if s not in SINKS]
+    if not sinks or bad:
+        raise SoakUsageError(f"--soak-sink / soak_sink = {text!r}: each value must be one of "
+                             f"{', '.join(SINKS)}")
+    return list(dict.fromkeys(sinks))
+
+
+def _abs(path: str, root: Path) -> Path:
+    p = Path(os.path.expanduser(path))
+    return p if p.is_absolute() else (root / p)
+
+
+LAST_SEED_FILE = ".last_seed"
+
+
+def last_seed(run_dir: Path) -> int:
+    """The seed the previous session used (`--soak-seed last`)."""
+    try:
+        return int((run_dir / LAST_SEED_FILE).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        raise SoakUsageError(f"--soak-seed last: no previous seed in {run_dir / LAST_SEED_FILE}; "
+                             "run once without it first") from None
+
+
+def remember_seed(run_dir: Path, seed: int) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / LAST_SEED_FILE).write_text(f"{seed}\n", encoding="utf-8")

@@ -1,0 +1,232 @@
+"""The run's sidecars: the replay feed and the time-series store, as plain classes.
+
+The feed runs as its own process (`python -m replay_feed ...`, logs to a file in the run
+folder) so its pacing never competes with the harness's threads for the GIL; the harness talks
+to it only over loopback HTTP (its control API). The store is `services.PushgatewayServer` /
+`services.InfluxDBServer`, or an existing URL given with --soak-timeseries-url (then only a
+reachability precheck, and a store-down fault cannot be induced: it is reported, not faked).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from pytest_soak import services
+from pytest_soak.procs import kill_tree, popen_logged, send_stop, wait_exit
+
+
+class SidecarError(RuntimeError):
+    """A sidecar could not start; the message says which and where its log is."""
+
+
+class FeedSidecar:
+    """The local replay feed (replay_feed package) in a child process."""
+
+    def __init__(self, workdir: Path, speed: float, seed: int, symbols: list[str],
+                 live: bool) -> None:
+        self.workdir = workdir
+        self.speed, self.seed, self.symbols, self.live = speed, seed, symbols, live
+        self.log_path = workdir / "logs" / "replay_feed.log"
+        self.stop_file = workdir / "harness" / "replay_feed.stop"
+        self.proc = None
+        self.info: dict[str, Any] = {}
+        self.http = requests.Session()
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "replay_feed", "--generate", str(self.seed),
+                "--symbols", str(len(self.symbols)), "--speed", f"{self.speed:g}",
+                "--host", "127.0.0.1", "--start-on", "subscribe",
+                "--stop-file", str(self.stop_file)]
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        """Start it and read the URLs it prints as its first JSON line (in its log file)."""
+        self.stop_file.unlink(missing_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.proc = popen_logged(self.command(), self.log_path, dict(os.environ))
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SidecarError(f"replay feed exited with {self.proc.returncode} at start; "
+                                   f"see {self.log_path}")
+            self.info = _first_json_line(self.log_path, offset, "ws_base")
+            if self.info:
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise SidecarError(f"replay feed not ready after {timeout_s:g} s; see {self.log_path}")
+
+    @property
+    def ws_url(self) -> str | None:
+        return self.info.get("ws_base")
+
+    @property
+    def rest_url(self) -> str | None:
+        return self.info.get("rest_base")
+
+    @property
+    def control_url(self) -> str | None:
+        return self.info.get("rest_base")
+
+    def state(self, timeout_s: float = 2.0) -> dict[str, Any]:
+        resp = self.http.get(f"{self.control_url}/control/state", timeout=timeout_s)
+        resp.raise_for_status()
+        return resp.json()
+
+    def control(self, fault: str, action: str = "start",
+                params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST /control/<fault>[/end]; raises SidecarError with the feed's own message."""
+        path = f"/control/{fault}" + ("/end" if action == "end" else "")
+        resp = self.http.post(self.control_url + path, json=params or {}, timeout=10)
+        if resp.status_code != 200:
+            raise SidecarError(f"feed control {path} -> HTTP {resp.status_code}: {resp.text[:200]}")
+        return resp.json()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.stop_file.parent.mkdir(parents=True, exist_ok=True)
+            self.stop_file.touch()                     # portable stop; the signal is a backup
+            if wait_exit(self.proc, 3) is None:
+                send_stop(self.proc)
+            if wait_exit(self.proc, 5) is None:
+                kill_tree(self.proc.pid)
+                wait_exit(self.proc, 5)
+        self.http.close()
+
+    def summary(self) -> dict[str, Any]:
+        return {"ws_url": self.ws_url, "rest_url": self.rest_url,
+                "control_url": self.control_url, "stats": None}
+
+
+class StoreSidecar:
+    """The time-series store the pipeline exports to: started here, or given by URL."""
+
+    def __init__(self, kind: str, workdir: Path, url: str | None = None) -> None:
+        self.kind = kind
+        self.external_url = url
+        self.server: services.PushgatewayServer | services.InfluxDBServer | None = None
+        self.workdir = workdir
+
+    @property
+    def url(self) -> str | None:
+        if self.kind == "none":
+            return None
+        return self.external_url or (self.server.url if self.server else None)
+
+    @property
+    def can_go_down(self) -> bool:
+        return self.server is not None
+
+    def start(self) -> None:
+        if self.kind == "none":
+            return
+        if self.external_url:
+            self.precheck()
+            return
+        cls = services.PushgatewayServer if self.kind == "prometheus" else services.InfluxDBServer
+        self.server = cls(workdir=self.workdir)
+        try:
+            self.server.start()
+        except services.ServiceError as exc:
+            raise SidecarError(f"{self.kind} store: {exc}") from None
+
+    def precheck(self) -> None:
+        path = "/-/ready" if self.kind == "prometheus" else "/ping"
+        try:
+            requests.get(self.external_url + path, timeout=3).raise_for_status()
+        except requests.RequestException as exc:
+            raise SidecarError(f"--soak-timeseries-url {self.external_url} is not reachable "
+                               f"({type(exc).__name__}); start the store or drop the option") \
+                from None
+
+    def go_down(self) -> dict[str, Any]:
+        """Stop the store process; the port then refuses connections."""
+        if self.server is None:
+            raise SidecarError("the store was given by URL; the harness cannot take it down")
+        self.server.stop()
+        return {"stopped_port": self.server.port}
+
+    def come_back(self) -> dict[str, Any]:
+        if self.server is None:
+            return {}
+        self.server.start()
+        return {"restarted_port": self.server.port}
+
+    def refuses_writes(self) -> bool:
+        """Proof of the outage: a write is refused (connection refused or an error status)."""
+        if self.url is None:
+            return False
+        probe = ("/metrics/job/soak_probe" if self.kind == "prometheus" else "/write?db=soak_probe")
+        body = "soak_probe 1\n" if self.kind == "prometheus" else "soak_probe v=1"
+        try:
+            resp = requests.post(self.url + probe, data=body, timeout=2)
+        except requests.RequestException:
+            return True
+        return resp.status_code >= 500
+
+    def readback(self, run_id: str, database: str | None = None) -> dict[str, Any]:
+        """The run's series as stored (for D4), in a JSON-friendly shape."""
+        if isinstance(self.server, services.PushgatewayServer) or (
+                self.kind == "prometheus" and self.external_url):
+            gw = self.server or _external_gateway(self.external_url)
+            groups = gw.read_run(run_id)
+            return {"groups": [{"labels": dict(key), "metrics": {
+                name: [{"labels": labels, "value": value} for labels, value in values]
+                for name, values in metrics.items()}} for key, metrics in groups.items()]}
+        if self.kind == "influxdb" and database:
+            server = self.server or _external_influx(self.external_url)
+            measurements = server.query(database, "SHOW MEASUREMENTS")
+            out: dict[str, Any] = {"database": database, "series": {}}
+            for row in measurements:
+                name = row.get("name")
+                out["series"][name] = server.query(
+                    database, f'SELECT * FROM "{name}" WHERE run_id = \'{run_id}\'')
+            return out
+        return {}
+
+    def cleanup(self, run_id: str) -> None:
+        """A Pushgateway never forgets: delete this run's groups, then stop what we started."""
+        if isinstance(self.server, services.PushgatewayServer):
+            try:
+                self.server.delete_run(run_id)
+            except requests.RequestException:
+                pass
+        if self.server is not None:
+            self.server.stop()
+
+
+def _first_json_line(path: Path, offset: int, key: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            handle.seek(offset)
+            for line in handle:
+                if line.startswith("{"):
+                    try:
+                        doc = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(doc, dict) and key in doc:
+                        return doc
+    except OSError:
+        pass
+    return {}
+
+
+def _external_gateway(url: str) -> services.PushgatewayServer:
+    host_port = url.rsplit(":", 1)
+    gw = services.PushgatewayServer.__new__(services.PushgatewayServer)
+    gw.port = int(host_port[1].strip("/"))
+    return gw
+
+
+def _external_influx(url: str) -> services.InfluxDBServer:
+    db = services.InfluxDBServer.__new__(services.InfluxDBServer)
+    db.port = int(url.rsplit(":", 1)[1].strip("/"))
+    return db
