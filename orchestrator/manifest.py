@@ -13,11 +13,10 @@ from urllib.parse import urlparse
 from evidence.atomic import write_json_atomic
 
 SCHEMA_VERSION = 1
-# Sections stages publish; present (empty) from the start so the manifest is always complete.
-STAGE_SECTIONS: dict[str, Any] = {
-    "harvester_metrics": {}, "signal_metrics": {}, "executor_metrics": {},
-    "timeseries_export": {}, "alerts": [],
-}
+# Sections stages publish; present from the start (null = not published yet) so the manifest
+# always has every key and never claims data it does not have.
+STAGE_SECTIONS = ("harvester_metrics", "signal_metrics", "executor_metrics",
+                  "timeseries_export", "alerts")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -29,7 +28,7 @@ def iso_utc(ms: int | None) -> str | None:
 
 def merged_sections(stage_sections: list[dict[str, Any]]) -> dict[str, Any]:
     """Defaults overlaid with each stage's latest sections (later stages win on a clash)."""
-    out = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in STAGE_SECTIONS.items()}
+    out: dict[str, Any] = dict.fromkeys(STAGE_SECTIONS)
     for sections in stage_sections:
         out.update(sections)
     return out

@@ -163,7 +163,8 @@ class Stage:
         self._last_event_wall_ms = now_ms()
 
     def status(self) -> dict:
-        last_event = self.last_event_ms()
+        # Hooks are only called once setup() has run: before it, a stage's state may not exist.
+        last_event = self.last_event_ms() if self._setup_done else None
         if last_event is None:
             last_event = self._last_event_ms
         else:

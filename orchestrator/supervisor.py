@@ -116,7 +116,8 @@ class Supervisor:
             sp.spawn()
             self.write_orchestrator_json()
             deadline = time.monotonic() + timeout
-            while not sp.ready and time.monotonic() < deadline and not self._stop_requested():
+            while (not sp.ready and not sp.tracker.gave_up and time.monotonic() < deadline
+                   and not self._stop_requested()):
                 self.tick()
                 time.sleep(self.settings["tick_s"])
             if not sp.ready and not self.stop_reason:
