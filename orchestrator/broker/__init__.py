@@ -1,1 +1,1 @@
-"""The broker stage (see docs/architecture.md)."""
+"""The broker stage: paper-trades confirmed signals and logs every order through the outbox."""

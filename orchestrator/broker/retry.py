@@ -1,0 +1,44 @@
+"""Resubmission with exponential backoff; safe because submit is idempotent per order id."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from orchestrator.broker.executor import (
+    Execution,
+    Executor,
+    OrderIntent,
+    Quote,
+    TransientExecutorError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    initial_delay_s: float = 0.05
+    factor: float = 2.0
+    max_delay_s: float = 1.0
+
+    def delays(self) -> list[float]:
+        out, delay = [], self.initial_delay_s
+        for _ in range(self.attempts - 1):
+            out.append(min(delay, self.max_delay_s))
+            delay *= self.factor
+        return out
+
+
+def submit_with_retry(executor: Executor, order: OrderIntent, quote: Quote, policy: RetryPolicy,
+                      sleep: Callable[[float], None] = time.sleep) -> tuple[Execution, int]:
+    """(execution, retries used); re-raises the last TransientExecutorError when all fail."""
+    delays = policy.delays()
+    for retries in range(policy.attempts):
+        try:
+            return executor.submit(order, quote), retries
+        except TransientExecutorError:
+            if retries == len(delays):
+                raise
+            sleep(delays[retries])
+    raise AssertionError("unreachable")
