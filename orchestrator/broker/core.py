@@ -119,6 +119,7 @@ class Broker:
             elif event.get("event") == "submit":
                 self.submitted.add(coid)
         self.submitted -= self.done
+        self.known_at_start = len(self.done)
 
     # ---- one signal ------------------------------------------------------------------------
     def handle(self, signal: dict) -> list[dict]:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from evidence.atomic import write_json_atomic
+from orchestrator.broker.config import broker_section, outbox_section
 from orchestrator.broker.core import Broker, BrokerSettings
 from orchestrator.handoff import HandoffReader
 from orchestrator.outbox import Outbox
@@ -39,10 +40,10 @@ class BrokerStage(Stage):
 
     def setup(self) -> None:
         run_dir = self.ctx.run_dir
-        section = self.ctx.config["broker"]
+        section = broker_section(self.ctx.config)
         self.batch_max_records = int(section["batch_max_records"])
         self.commit_interval_s = float(section["commit_interval_ms"]) / 1000.0
-        self.outbox = outbox_from_config(run_dir, self.ctx.config["outbox"])
+        self.outbox = outbox_from_config(run_dir, outbox_section(self.ctx.config))
         self.broker = Broker(BrokerSettings.from_config(section), self.outbox)
         self.reader = HandoffReader(run_dir / "handoff" / "signals", CONSUMER)
         self._uncommitted = False
@@ -102,7 +103,7 @@ class BrokerStage(Stage):
             "retries": totals["retries"], "executor_errors": totals["executor_errors"],
             "duplicates_skipped": totals["duplicates_skipped"],
             "resumed_orders": totals["resumed_orders"],
-            "orders_known_at_start": len(broker.done) - totals["fills"] - totals["rejects"],
+            "orders_known_at_start": broker.known_at_start,
             "malformed_signals": broker.malformed_signals,
             "invalid_events": broker.invalid_events,
             "outbox": {
