@@ -72,6 +72,7 @@ class MarketState:
     trend: int = 1
     burst_until_ms: int = 0
     last_top: tuple = ()
+    last_recv: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         mid = round(self.spec.start_price / self.spec.tick)
@@ -133,8 +134,18 @@ class MarketState:
         ticker = self._book_ticker_if_changed(end - 1)
         if ticker:
             events.append((end + rng.randint(1, 4), "bookTicker", ticker))
-        events.sort(key=lambda item: item[0])
-        return events
+        return self._monotonic_per_stream(events)
+
+    def _monotonic_per_stream(self, events: list) -> list:
+        """Network jitter must not reorder one stream (ids would go backwards): clamp, in the
+        order the events happened, then sort the streams together by receive time."""
+        out = []
+        for recv, kind, payload in events:
+            recv = max(recv, self.last_recv.get(kind, 0))
+            self.last_recv[kind] = recv
+            out.append((recv, kind, payload))
+        out.sort(key=lambda item: item[0])
+        return out
 
     def _touch(self, changed: dict, side: str, price: int, lots: int) -> None:
         book = self.bids if side == "b" else self.asks
