@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_soak.checks._common import dig, interrupted, need, to_ms
-from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.checks.thresholds import RULE_ALIASES, Thresholds
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence, Window
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -26,8 +26,15 @@ def alert_times(alert: dict) -> tuple[int | None, int | None]:
     return fired, resolved
 
 
+def induced_rules(fault: dict) -> set[str]:
+    """The alert rules a fault induces, by its `expects` (aliases mapped to rule names)."""
+    names = {e[len(ALERT_PREFIX):] for e in fault.get("expects") or []
+             if e.startswith(ALERT_PREFIX)}
+    return {RULE_ALIASES.get(n, n) for n in names}
+
+
 def inducing_windows(run: RunEvidence, rule: str) -> list[Window]:
-    return [w for w in run.windows() if ALERT_PREFIX + rule in (w.fault.get("expects") or [])]
+    return [w for w in run.windows() if rule in induced_rules(w.fault)]
 
 
 def check_D3(run: RunEvidence, t: Thresholds) -> ItemResult:

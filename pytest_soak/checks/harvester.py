@@ -59,6 +59,9 @@ def _counter(run: RunEvidence, hm: dict, name: str, total: Any, allowed: int,
     if count <= allowed:
         return passed(name, f"{name} {count} <= {allowed} in total", count, allowed, evidence)
     times = increment_times(hm, name)
+    if not any(f.get("kind") in INDUCED_BY[name] for f in run.faults):
+        return failed(name, f"{name} is {count} and the harness induced none", count, allowed,
+                      evidence)
     if times is None:
         return unknown(name, f"{name} is {count} and harvest recorded no increment times, so "
                        "induced and spontaneous ones cannot be told apart", count, allowed,

@@ -45,6 +45,16 @@ def _order(name: str, seen: list[str] | None, t: Thresholds, rel: str) -> ItemRe
     return passed(name, f"{' -> '.join(relevant)}", seen, want, [rel])
 
 
+def _not_forced(manifest: dict) -> ItemResult:
+    entries = [e for e in manifest.get("shutdown_order") or [] if isinstance(e, dict)]
+    forced = [e.get("stage") for e in entries if e.get("forced")]
+    if forced:
+        return failed("graceful stops", f"{forced} did not stop within the grace period and "
+                      "were SIGKILLed", forced, [], [MANIFEST])
+    return passed("graceful stops", "every stage stopped within its grace period", [], [],
+                  [MANIFEST])
+
+
 def _orphans(obs: dict) -> ItemResult:
     orphans = [o for o in obs["shutdown"]["orphans"] if o.get("status") != "zombie"]
     if orphans:
@@ -123,4 +133,4 @@ def check_D10(run: RunEvidence, t: Thresholds) -> ItemResult:
     return combine("D10", [
         _order("manifest order", manifest_order(manifest), t, MANIFEST),
         _order("observed order", obs["shutdown"]["observed_order"], t, OBSERVATIONS),
-        _orphans(obs), _residual_queues(run), _nothing_lost(run)])
+        _not_forced(manifest), _orphans(obs), _residual_queues(run), _nothing_lost(run)])

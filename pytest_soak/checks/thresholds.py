@@ -9,8 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-FIVE_ALERT_RULES = ("feed_silent", "low_consistency", "strong_ratio_collapse",
-                    "export_failing", "data_dropped")
+# the report stage's rule names (schemas/manifest/alerts.schema.json)
+FIVE_ALERT_RULES = ("no_data", "low_consistency", "strong_ratio_collapse", "export_failing",
+                    "data_drop")
+# other spellings a fault schedule may use in `expects: ["alert:<name>"]`
+RULE_ALIASES = {"total_zero": "no_data", "feed_silent": "no_data", "data_dropped": "data_drop",
+                "export_failed": "export_failing"}
 
 
 @dataclass(frozen=True)

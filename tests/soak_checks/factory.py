@@ -1,0 +1,300 @@
+"""A hand-made run directory whose evidence passes every DoD check, for unit tests of the checks.
+
+`good_run(tmp_path)` writes a complete, schema-valid run folder of a short 12-market-minute
+soak (observations, manifests, sinks, handoff, outbox, status files, daily reports) in which
+every fault had its effect and the pipeline behaved. A test mutates one document with
+`rewrite(run_dir, file, fn)` and shows the matching check fail or become unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from evidence.atomic import write_json_atomic
+from evidence.parity import write_parity
+
+MINUTES = 12
+SPEED = 30.0
+E0 = 28_333_333 * 60_000          # event time of market second 0 (minute-aligned)
+W0 = 1_800_000_000_000            # wall time of market second 0
+STAGES = ("harvest", "signal", "broker", "report")
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+PIDS = {"harvest": 1001, "signal": 1002, "broker": 1003, "report": 1004}
+NEW_SIGNAL_PID = 2002
+REDACTED = "***REDACTED***"
+
+
+def ev(s: float) -> int:
+    """Event ms of market second s."""
+    return int(E0 + s * 1000)
+
+
+def wall(s: float) -> int:
+    """Wall ms of market second s."""
+    return int(W0 + s / SPEED * 1000)
+
+
+# (id, kind, target, start_s, end_s, expects)
+FAULTS = [
+    ("drop", "drop_connections", None, 60, 60, ["reconnect_induced"]),
+    ("choppy", "regime", None, 90, 150, ["alert:low_consistency"]),
+    ("kill", "kill_stage", "signal", 180, 180, ["D9"]),
+    ("pause", "pause_feed", None, 210, 330, ["alert:total_zero"]),
+    ("quiet", "regime", None, 360, 420, ["alert:strong_ratio_collapse"]),
+    ("store", "store_down", None, 450, 570, ["alert:export_failing"]),
+    ("burst", "burst", None, 600, 600, ["alert:data_dropped"]),
+]
+# rule -> (fired s, resolved s) in market seconds
+ALERTS = {"low_consistency": (120, 180), "no_data": (300, 360),
+          "strong_ratio_collapse": (420, 480), "export_failing": (570, 600),
+          "data_drop": (600, 660)}
+
+
+def signal_rows() -> list[dict]:
+    rows = []
+    for minute in range(MINUTES):
+        for i in range(10):
+            n = minute * 10 + i
+            rows.append({"row_id": f"r{n:05d}", "ts_ms": E0 + minute * 60_000 + i * 1000,
+                         "symbol": SYMBOLS[n % 2], "confirm": n % 3 == 0, "strong": n % 6 == 0,
+                         "gating": "ok" if n % 4 else "low_consistency"})
+    return rows
+
+
+def observations() -> dict:
+    faults = [{"id": fid, "kind": kind, "target": target, "params": {},
+               "planned_start_s": s, "planned_end_s": e, "started_ms": wall(s),
+               "ended_ms": wall(e), "start_event_ms": ev(s), "end_event_ms": ev(e),
+               "effect_confirmed": True, "effect": {}, "expects": expects, "error": None}
+              for fid, kind, target, s, e, expects in FAULTS]
+    series = {st: [[wall(s), 80.0 + (s % 20) * 0.01] for s in range(0, MINUTES * 60, 10)]
+              for st in STAGES}
+    return {
+        "schema_version": 1, "run_id": "unit-run", "mode": "replay", "speed": SPEED,
+        "minutes": MINUTES, "sink": "dual", "seed": 7, "schedule_file": None,
+        "interrupted": False, "interrupt_reason": None,
+        "pipeline": {"command": ["python", "-m", "orchestrator.run"], "health_url": "http://x",
+                     "run_dir": ".", "supervisor_pid": 1000, "exit_code": 0,
+                     "started_ms": wall(-30), "healthy_ms": wall(-10),
+                     "stop_sent_ms": wall(MINUTES * 60), "stopped_ms": wall(MINUTES * 60 + 60),
+                     "stop_signal": "SIGINT", "duration_s": 30.0},
+        "market_clock": {"start_event_ms": ev(0), "end_event_ms": ev(MINUTES * 60),
+                         "start_wall_ms": W0, "elapsed_market_s": MINUTES * 60.0},
+        "health": {"interval_s": 10, "samples_file": "observer/health.jsonl",
+                   "polls": MINUTES * 6, "per_stage": {}},
+        "resources": {"samples_file": "observer/resources.jsonl", "sample_count": 72,
+                      "max_rss_mb": 80.2, "max_open_files": 40, "max_tree_rss_mb": 330.0,
+                      "per_process": {st: {"max_rss_mb": 80.2, "max_open_files": 40}
+                                      for st in STAGES},
+                      "rss_series": series},
+        "pids": {st: [{"pid": PIDS[st], "first_seen_ms": W0, "last_seen_ms": wall(700)}]
+                 for st in STAGES},
+        "faults": faults,
+        "restarts": [{"stage": "signal", "fault_id": "kill", "killed_ms": wall(180),
+                      "old_pid": PIDS["signal"], "new_pid": NEW_SIGNAL_PID,
+                      "new_pid_seen_ms": wall(180) + 400, "healthy_again_ms": wall(180) + 1500,
+                      "restart_s": 1.5}],
+        "shutdown": {"signal": "SIGINT", "sent_ms": wall(MINUTES * 60),
+                     "exits": [{"stage": st, "pid": PIDS[st], "exit_ms": wall(720) + i * 100}
+                               for i, st in enumerate(("report", "broker", "signal", "harvest"))],
+                     "observed_order": ["report", "broker", "signal", "harvest"],
+                     "orphans": []},
+        "store": {"type": "prometheus", "url": "http://127.0.0.1:1",
+                  "readback": None, "readback_error": None},
+        "errors": [],
+    }
+
+
+def health_polls() -> list[dict]:
+    polls = []
+    for s in range(0, MINUTES * 60, 10):
+        stages = {st: not (st == "signal" and 180 <= s < 190) for st in STAGES}
+        polls.append({"t_ms": wall(s), "market_s": s, "ok": True, "http_status": 200,
+                      "stages": stages, "in_fault": []})
+    return polls
+
+
+def process(stage: str) -> dict:
+    killed = stage == "signal"
+    return {"name": stage, "pid": NEW_SIGNAL_PID if killed else PIDS[stage],
+            "pids": [PIDS[stage], NEW_SIGNAL_PID] if killed else [PIDS[stage]],
+            "alive": False, "ready": False, "restart_count": 1 if killed else 0,
+            "gave_up": False, "backoff_delays_s": [0.2] if killed else [],
+            "exits": [], "restarts": []}
+
+
+def run_manifest(rows: list[dict]) -> dict:
+    ids = {"BTCUSDT": {"first": 1, "last": 500, "count": 500},
+           "ETHUSDT": {"first": 7, "last": 306, "count": 300}}
+    order = [{"stage": st, "pid": PIDS[st], "requested_ms": wall(720) + i * 100,
+              "stopped_ms": wall(720) + i * 100 + 50, "was_running": True, "forced": False,
+              "exit_code": 0, "signal": None}
+             for i, st in enumerate(("report", "broker", "signal", "harvest"))]
+    return {
+        "schema_version": 1, "run_id": "unit-run", "state": "stopped", "started_ms": wall(-30),
+        "ended_ms": wall(740), "mode": "replay", "replay_mode": True, "sink": "dual",
+        "enabled": list(STAGES),
+        "duration": {"requested_minutes": MINUTES, "wall_s": 30.0, "market_s": 720.0,
+                     "stop_reason": "SIGINT"},
+        "exit_code": 0, "status": {"processes": [process(st) for st in STAGES]},
+        "restart_policy": {"initial_delay_s": 0.2, "factor": 2.0, "max_delay_s": 10,
+                           "stable_after_s": 30, "max_restarts": 5, "window_s": 120},
+        "restart_backoff_pattern": {"signal": [0.2]},
+        "resource_usage": {"max_rss_mb": 81.0, "max_open_files": 41,
+                           "per_process": {st: {"max_rss_mb": 81.0, "max_open_files": 41,
+                                                "pids": [PIDS[st]]} for st in STAGES},
+                           "sample_interval_s": 2, "sample_count": 20,
+                           "samples_file": "resources.jsonl", "open_files_measure": "num_fds"},
+        "shutdown_order_configured": ["report", "broker", "signal", "harvest"],
+        "shutdown_order": order,
+        "post_run": {"finalize": {"ran": True}, "parity": {"ran": True}},
+        "harvester_metrics": {"queue_dropped": 1, "queue_dropped_times_ms": [ev(600)],
+                              "reconnect_count": 2, "reconnect_times_ms": [ev(61), ev(62)],
+                              "substream_timeout_detected": False, "aggtrade_ids": ids},
+        "signal_metrics": signal_metrics(ids, rows),
+        "executor_metrics": {"events_written": 2},
+        "timeseries_export": {"type": "prometheus", "url": "http://127.0.0.1:1",
+                              "export_count": MINUTES, "error_count": 2, "last_error": "refused",
+                              "failures": [wall(460), wall(500)]},
+        "alerts": [alert(rule, f, r) for rule, (f, r) in ALERTS.items()],
+    }
+
+
+def alert(rule: str, fired_s: float, resolved_s: float | None) -> dict:
+    level = "critical" if rule == "no_data" else "warning"
+    return {"rule": rule, "level": level, "state": "resolved" if resolved_s else "firing",
+            "fired_at": "2023-11-14T22:13:20.000+09:00", "fired_at_ms": ev(fired_s),
+            "resolved_at": "2023-11-14T22:14:20.000+09:00" if resolved_s else None,
+            "resolved_at_ms": ev(resolved_s) if resolved_s else None,
+            "details": {"minute_ms": ev(fired_s), "share": 0.9}}
+
+
+def source_manifest() -> dict:
+    return {"schema_version": 1, "run_id": "unit-run", "session_start": "2027-01-15T08:00:00Z",
+            "session_end": "2027-01-15T08:01:00Z", "session_start_ms": wall(-30),
+            "session_end_ms": wall(740), "symbols": list(SYMBOLS),
+            "ws_endpoint": "ws://127.0.0.1:9/stream", "ws_region": "loopback",
+            "input_mode": "replay_feed", "replay_mode": True, "sink": "dual",
+            "enabled": list(STAGES),
+            "config_snapshot": {"report": {"tz": "Asia/Tokyo"},
+                                "supervisor": {"restart": {"initial_delay_s": 0.2,
+                                                           "factor": 2.0, "max_delay_s": 10}},
+                                "secrets": {"binance_api_key": REDACTED,
+                                            "binance_api_secret": None}}}
+
+
+def outbox_event(n: int, row_id: str) -> dict:
+    return {"ts_ms": E0 + n, "symbol": "BTCUSDT", "event": "submit", "status": "submitted",
+            "reason": None, "signal_row_id": row_id, "client_order_id": f"c{n}", "side": "buy",
+            "qty": 0.01, "px_intent": 100.0, "px_sent": 100.0, "px_fill": None,
+            "sent_ts_ms": E0 + n, "ack_ts_ms": E0 + n + 5, "fill_ts_ms": None,
+            "event_ts_ms": E0 + n, "exchange_order_id": None, "latency_ms": 5.0,
+            "slippage_bps": None, "rounding_diff": 0.0, "warmup": False, "guard_reason": None,
+            "consistency": 0.9, "scenario": "paper", "regime": "normal", "fill_qty": None,
+            "fee": None, "liquidity": None}
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def write_sqlite(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE signals (row_id TEXT PRIMARY KEY, ts_ms INTEGER, symbol TEXT, "
+                 "confirm INTEGER, strong INTEGER, gating TEXT)")
+    conn.executemany("INSERT INTO signals VALUES (?,?,?,?,?,?)",
+                     [(r["row_id"], r["ts_ms"], r["symbol"], int(r["confirm"]),
+                       int(r["strong"]), r["gating"]) for r in rows])
+    conn.commit()
+    conn.close()
+
+
+def readback(rows: list[dict]) -> dict:
+    from pytest_soak.checks.aggregates import sink_aggregates
+    agg = sink_aggregates(rows)
+    return {"total": agg["total"], "strong_ratio": agg["strong_ratio"],
+            "gating_breakdown": agg["gating_breakdown"],
+            "per_minute": {str(k): v for k, v in agg["per_minute"].items()},
+            "push_time_seconds": wall(MINUTES * 60) / 1000 - 1}
+
+
+def good_run(root: Path) -> Path:
+    run = root / "run"
+    rows = signal_rows()
+    obs = observations()
+    obs["store"]["readback"] = readback(rows)
+    obs["pipeline"]["run_dir"] = str(run)
+    manifest = run_manifest(rows)
+    write_json_atomic(run / "harness_observations.json", obs, durable=False)
+    write_json_atomic(run / "run_manifest.json", manifest, durable=False)
+    write_json_atomic(run / "source_manifest.json", source_manifest(), durable=False)
+    write_jsonl(run / "observer/health.jsonl", health_polls())
+    write_jsonl(run / "sinks/signals.jsonl", rows)
+    write_sqlite(run / "sinks/signals.sqlite", rows)
+    write_jsonl(run / "handoff/signals/00000000.jsonl", rows)
+    write_jsonl(run / "outbox/ready/0001.jsonl",
+                [outbox_event(1, rows[0]["row_id"]), outbox_event(2, rows[3]["row_id"])])
+    (run / "outbox/spool").mkdir(parents=True)
+    for st in STAGES:
+        write_json_atomic(run / f"status/{st}.json", {"stage": st, "state": "stopped",
+                                                      "metrics": {"queue_depth": 0}},
+                          durable=False)
+    for sink in ("jsonl", "sqlite"):
+        report = daily_report(sink, rows, manifest)
+        write_json_atomic(run / f"reports/{sink}/summary_20270115_080100.json", report,
+                          durable=False)
+        (run / f"reports/{sink}/summary_20270115_080100.md").write_text("# report\n")
+    write_parity(run)
+    return run
+
+
+def rewrite(run: Path, rel: str, change: Callable[[Any], Any]) -> None:
+    """Load a JSON evidence file, let `change` mutate it in place, save it."""
+    path = run / rel
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    change(doc)
+    write_json_atomic(path, doc, durable=False)
+
+
+def signal_metrics(ids: dict, rows: list[dict]) -> dict:
+    counters = {"rows_written": len(rows), "duplicates_skipped": 0, "torn_lines": 0,
+                "lock_retries": 0, "errors": 0}
+    return {"sink": "dual", "aggtrade_ids": ids,
+            "events_in": {"aggTrade": 800, "bookTicker": 100, "depthUpdate": 100},
+            "malformed_count": 0, "replayed_skipped": 0, "signals_emitted": len(rows),
+            "rows_written": len(rows), "duplicates_skipped": 0, "torn_lines": 0,
+            "sink_errors": 0, "restarts": 1, "gating_counts": {"ok": len(rows)},
+            "sinks": {"jsonl": counters, "sqlite": dict(counters)},
+            "runtime_state_path": "runtime_state.json"}
+
+
+def _tally(rows: list[dict]) -> dict:
+    from collections import Counter
+    strong = sum(1 for r in rows if r["strong"])
+    return {"total": len(rows), "confirm": sum(1 for r in rows if r["confirm"]),
+            "strong": strong, "strong_ratio": strong / len(rows) if rows else 0.0,
+            "low_consistency_share": 0.25,
+            "gating_breakdown": dict(Counter(r["gating"] for r in rows))}
+
+
+def daily_report(sink: str, rows: list[dict], manifest: dict) -> dict:
+    return {"schema_version": 1, "run_id": "unit-run", "sink": sink, "tz": "Asia/Tokyo",
+            "generated_at": "2027-01-15T17:01:00+09:00", "generated_at_ms": wall(760),
+            "sink_read": {"path": f"sinks/signals.{sink}", "rows": len(rows), "torn": 0,
+                          "error": None},
+            "totals": {**_tally(rows), "by_symbol": {}},
+            "window": {"first_ts_ms": rows[0]["ts_ms"], "last_ts_ms": rows[-1]["ts_ms"],
+                       "first_ts": None, "last_ts": None, "minutes": MINUTES},
+            "per_minute": [], "runtime_state": {"mode": "replay"},
+            "alerts": manifest["alerts"],
+            "harvester_slo": {"queue_dropped": 1, "reconnect_count": 2,
+                              "substream_timeout_detected": False, "checks": {},
+                              "verdict": "pass"},
+            "export": manifest["timeseries_export"], "resource_usage": None,
+            "restarts": {"signal": 1}}

@@ -1,0 +1,81 @@
+"""dod.json: the verdict, the failure kind, the schema; combine; the Theil-Sen slope."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evidence.schemas import SchemaViolation
+from pytest_soak.checks.leaks import leak_figures, theil_sen_slope
+from pytest_soak.verdict import (
+    DOD_ITEMS,
+    build_dod,
+    combine,
+    failed,
+    passed,
+    unknown,
+    write_dod,
+)
+
+
+def all_pass() -> dict:
+    return {i: passed(i, "fine", 1, 2, ["x.json"]) for i in DOD_ITEMS}
+
+
+def test_all_pass_gives_pass_and_a_valid_dod_json(tmp_path) -> None:
+    path = write_dod(tmp_path, build_dod("r1", all_pass(), mode="replay", sink="dual"))
+    doc = json.loads(path.read_text())
+    assert doc["verdict"] == "pass" and doc["failure_kind"] is None
+    assert list(doc["items"]) == list(DOD_ITEMS)
+    assert doc["items"]["D1"] == {"status": "pass", "value": 1, "threshold": 2,
+                                  "evidence": "x.json", "reason": "fine"}
+
+
+def test_one_unknown_fails_the_gate_as_a_harness_problem() -> None:
+    items = all_pass() | {"D4": unknown("D4", "no readback")}
+    doc = build_dod("r1", items)
+    assert (doc["verdict"], doc["failure_kind"]) == ("fail", "harness")
+
+
+def test_a_fail_is_the_pipelines_and_interrupted_wins() -> None:
+    items = all_pass() | {"D8": failed("D8", "too big", 700, 600)}
+    assert build_dod("r1", items)["failure_kind"] == "pipeline"
+    assert build_dod("r1", items, interrupted=True)["verdict"] == "interrupted"
+
+
+def test_a_missing_item_is_never_a_pass() -> None:
+    items = all_pass()
+    del items["D12"]
+    assert build_dod("r1", items)["verdict"] == "fail"
+
+
+def test_dod_json_is_validated_before_it_is_written(tmp_path) -> None:
+    doc = build_dod("r1", all_pass())
+    doc["verdict"] = "maybe"
+    with pytest.raises(SchemaViolation, match=r"\$\.verdict"):
+        write_dod(tmp_path, doc)
+    assert not (tmp_path / "dod.json").exists()
+
+
+def test_combine_takes_the_worst_part_and_names_it() -> None:
+    out = combine("D9", [passed("a", "ok"), unknown("b", "no data"), failed("c", "broken")])
+    assert out.status == "fail" and "c: broken" in out.reason and "b: no data" in out.reason
+    assert combine("D9", [passed("a", "ok"), unknown("b", "no data")]).status == "unknown"
+    assert combine("D9", []).status == "unknown"
+
+
+def test_theil_sen_ignores_a_spike() -> None:
+    points = [(float(x), 100.0 + 0.5 * x) for x in range(20)]
+    points[7] = (7.0, 900.0)
+    assert theil_sen_slope(points) == pytest.approx(0.5)
+    assert theil_sen_slope([(1.0, 2.0)]) is None
+
+
+def test_leak_slope_is_per_market_hour() -> None:
+    # 1 MB per wall minute at 30x = 1 MB per 30 market minutes = 2 MB per market hour
+    series = [[60_000 * m, 100.0 + m] for m in range(30)]
+    fig = leak_figures(series, start_wall_ms=0, speed=30.0, warmup_s=0)
+    assert fig["slope_mb_per_h"] == pytest.approx(2.0)
+    assert fig["growth_mb"] == pytest.approx(29.0)
+    assert leak_figures(series, 0, 30.0, warmup_s=10**9) is None
