@@ -70,7 +70,7 @@ class InfluxDBExporter(TimeseriesExporter):
             for reason, count in totals["gating_breakdown"].items():
                 points.append(_point("soak_gating_breakdown", t, {**tags, "reason": reason},
                                      {"count": int(count)}))
-        for name in ("harvester", "executor", "export"):
+        for name in ("harvester", "executor", "export", "alerts"):
             fields = numeric_fields(batch.get(name))
             if fields:
                 points.append(_point(f"soak_{name}", t, base, fields))

@@ -94,6 +94,7 @@ class PushgatewayExporter(TimeseriesExporter):
               registry=reg).set(batch["minute_ms"])
         for prefix, values in (("soak_harvester_", batch.get("harvester")),
                                ("soak_executor_", batch.get("executor")),
+                               ("soak_alert_", batch.get("alerts")),
                                ("soak_export_", batch.get("export"))):
             for key, value in numeric_fields(values).items():
                 Gauge(prefix + metric_suffix(key), f"{prefix}{key}", registry=reg).set(value)

@@ -95,12 +95,11 @@ class ReportEngine:
         if not closed:
             self.export.pump()
             return 0
-        for minute in closed:
+        queue_dropped = _int_or_none(self.harvester_metrics().get("queue_dropped"))
+        for minute in closed:           # one at a time: each batch carries ITS alert baseline
             self._account(minute)
             self.export.submit(self.batch(minute))
-        self.export.pump()
-        queue_dropped = _int_or_none(self.harvester_metrics().get("queue_dropped"))
-        for minute in closed:
+            self.export.pump()
             if not minute.partial:       # a cut-short last minute would look like a collapse
                 self.alerts.on_minute(minute.combined, export_failing=self.export.failing,
                                       queue_dropped=queue_dropped)
@@ -120,10 +119,24 @@ class ReportEngine:
                 "symbols": {s: a.to_dict() for s, a in minute.by_symbol.items()},
                 "run": run, "harvester": self.harvester_metrics(),
                 "executor": self.executor_metrics(),
+                "alerts": self.alert_gauges(),
                 "export": {"count": self.export.export_count,
                            "errors": self.export.error_count,
                            "backlog": len(self.export.backlog),
                            "minutes_closed": self.minutes_closed}}
+
+    def alert_gauges(self) -> dict[str, Any]:
+        """What the Prometheus rules need to behave exactly like the engine (collapse
+        baseline) and what dashboards show (each rule's state: 0 inactive, 1 pending, 2 firing).
+        """
+        median = self.alerts.baseline.median()
+        out: dict[str, Any] = {"strong_ratio_baseline_minutes": len(self.alerts.baseline.ratios),
+                               # 0 while unknown: below min_baseline_ratio, so never evaluable
+                               "strong_ratio_baseline_median": median or 0.0}
+        levels = {"inactive": 0, "pending": 1, "firing": 2}
+        for name, state in self.alerts.states.items():
+            out[f"{name}_state"] = levels[state.state]
+        return out
 
     def final_export(self) -> None:
         """Shutdown: keep retrying the backlog for up to finalize_export_timeout_s."""
