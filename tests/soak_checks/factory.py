@@ -152,11 +152,9 @@ def run_manifest(rows: list[dict]) -> dict:
         "shutdown_order_configured": ["report", "broker", "signal", "harvest"],
         "shutdown_order": order,
         "post_run": {"finalize": {"ran": True}, "parity": {"ran": True}},
-        "harvester_metrics": {"queue_dropped": 1, "queue_dropped_times_ms": [ev(600)],
-                              "reconnect_count": 2, "reconnect_times_ms": [ev(61), ev(62)],
-                              "substream_timeout_detected": False, "aggtrade_ids": ids},
+        "harvester_metrics": harvester_metrics(ids),
         "signal_metrics": signal_metrics(ids, rows),
-        "executor_metrics": {"events_written": 2},
+        "executor_metrics": executor_metrics(),
         "timeseries_export": {"type": "prometheus", "url": "http://127.0.0.1:1",
                               "export_count": MINUTES, "error_count": 2, "last_error": "refused",
                               "failures": [wall(460), wall(500)]},
@@ -298,3 +296,24 @@ def daily_report(sink: str, rows: list[dict], manifest: dict) -> dict:
                               "verdict": "pass"},
             "export": manifest["timeseries_export"], "resource_usage": None,
             "restarts": {"signal": 1}}
+
+
+def executor_metrics() -> dict:
+    return {"executor_submit_total": 2, "executor_throttle_total": 0,
+            "executor_latency_ms": {"count": 2, "mean_ms": 5.0, "p50_ms": 5.0, "p99_ms": 5.0,
+                                    "max_ms": 5.0},
+            "orders": 2, "fills": 0, "rejects": 0,
+            "outbox": {"appended_events": 2, "published_files": 1, "published_events": 2,
+                       "recovered_files": 0, "recovered_events": 0, "torn_lines_dropped": 0}}
+
+
+def counter(*wall_ms: int) -> dict:
+    return {"count": len(wall_ms), "timestamps_ms": list(wall_ms),
+            "spans": [[t, t, 1] for t in wall_ms]}
+
+
+def harvester_metrics(ids: dict) -> dict:
+    return {"events_in": counter(), "queue_dropped": counter(wall(600)),
+            "reconnect_count": counter(wall(61), wall(62)),
+            "substream_timeout_detected": counter(), "resync_count": counter(),
+            "malformed_count": counter(), "events_out": 1000, "aggtrade_ids": ids}

@@ -16,7 +16,7 @@ import pytest
 from pytest_soak.checks import CHECKS, Thresholds, judge, run_check
 from pytest_soak.evidence_loader import RunEvidence
 
-from .factory import ev, good_run, rewrite, wall, write_jsonl
+from .factory import counter, ev, good_run, rewrite, wall, write_jsonl
 
 OBS, MAN, SRC = "harness_observations.json", "run_manifest.json", "source_manifest.json"
 
@@ -118,10 +118,15 @@ CASES = [
     ("D6", "fail", MAN, lambda doc: doc.pop("shutdown_order")),
     ("D6", "fail", MAN, _set("harvester_metrics", None)),
     ("D6", "fail", None, lambda d: (d / MAN).unlink()),
-    ("D7", "fail", MAN, _set("harvester_metrics.queue_dropped_times_ms", [ev(30)])),
-    ("D7", "fail", MAN, _set("harvester_metrics.reconnect_count", 9)),
-    ("D7", "unknown", MAN, lambda doc: doc["harvester_metrics"].pop("queue_dropped_times_ms")),
-    ("D7", "fail", MAN, _set("harvester_metrics.substream_timeout_detected", True)),
+    ("D7", "fail", MAN, _set("harvester_metrics.queue_dropped", counter(wall(30)))),
+    ("D7", "fail", MAN, _set("harvester_metrics.reconnect_count",
+                             counter(*[wall(300 + s) for s in range(4)]))),
+    ("D7", "pass", MAN, _set("harvester_metrics.reconnect_count",
+                             counter(*[wall(60) + s for s in range(9)]))),
+    ("D7", "unknown", MAN, _set("harvester_metrics.queue_dropped",
+                                {"count": 3, "timestamps_ms": [], "spans": []})),
+    ("D7", "fail", MAN, _set("harvester_metrics.substream_timeout_detected",
+                             counter(wall(200)))),
     ("D8", "fail", MAN, lambda doc: doc["resource_usage"].update(
         max_rss_mb=8.0, per_process={"signal": {"max_rss_mb": 8.0, "max_open_files": 4,
                                                 "pids": [1]}})),
@@ -154,7 +159,7 @@ CASES = [
     ("D12", "fail", None, lambda d: (d / "outbox/ready/0002.jsonl").write_bytes(
         (d / "outbox/ready/0001.jsonl").read_bytes())),
     ("D12", "fail", None, lambda d: (d / "outbox/spool/0003.part").write_text("{}\n")),
-    ("D12", "fail", MAN, _set("executor_metrics.events_written", 3)),
+    ("D12", "fail", MAN, _set("executor_metrics.orders", 3)),
     ("D12", "unknown", None, lambda d: (d / "outbox/ready/0001.jsonl").unlink()),
 ]
 
