@@ -30,15 +30,18 @@ def freshness(sp: StageProcess, checked: bool, max_age_s: float | None) -> dict[
             "last_event_ms": status.get("last_event_ms"), "last_event_age_s": age_s, "ok": ok}
 
 
-def stage_state(sp: StageProcess, heartbeat_timeout_s: float, fresh: dict[str, Any]) -> str:
+def stage_state(sp: StageProcess, heartbeat_timeout_s: float, startup_timeout_s: float,
+                fresh: dict[str, Any]) -> str:
     if sp.stopped:
         return "stopped"
     if sp.tracker.gave_up or not sp.alive:
         return "unhealthy"
-    if not sp.ready:
-        return "starting"
     if (sp.heartbeat_age_s() or 0.0) > heartbeat_timeout_s:
         return "unhealthy"
+    if not sp.ready:
+        # Alive and heartbeating but its readiness check fails (e.g. no feed to connect to):
+        # starting for the startup window, degraded after it.
+        return "starting" if time.monotonic() - sp.spawned_at <= startup_timeout_s else "degraded"
     return "healthy" if fresh["ok"] else "degraded"
 
 

@@ -73,7 +73,7 @@ def source_manifest(*, run_id: str, started_ms: int, ended_ms: int | None, symbo
     """`source` is what a stage published as its `source` status section (harvest knows the
     endpoint it actually connected to); the config fills the gaps."""
     feed = config.get("feed") or {}
-    endpoint = source.get("ws_endpoint") or feed.get("ws_url") or feed.get("ws_endpoint")
+    endpoint = source.get("ws_endpoint") or feed.get("ws_base_url")
     region = source.get("ws_region") or feed.get("ws_region") or _region_of(endpoint)
     input_mode = source.get("input_mode") or (config.get("run") or {}).get("input_mode")
     return {

@@ -251,7 +251,9 @@ class Supervisor:
         max_age = cfg.get("replay_max_age_s") if self.replay else cfg.get("live_max_age_s")
         fresh = freshness(sp, sp.name in cfg.get("stages", []), max_age)
         age = sp.heartbeat_age_s()
-        return {"state": stage_state(sp, self.settings["heartbeat_timeout_s"], fresh),
+        state = stage_state(sp, self.settings["heartbeat_timeout_s"],
+                            self.settings["startup_timeout_s"], fresh)
+        return {"state": state,
                 "pid": sp.pid, "ready": sp.ready, "restart_count": sp.tracker.restart_count,
                 "gave_up": sp.tracker.gave_up,
                 "heartbeat_age_s": None if age is None else round(age, 3),

@@ -8,16 +8,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from orch_support import Pipeline, write_config
+from orch_support import Pipeline, SilentFeed, write_config
+
+
+@pytest.fixture(scope="session")
+def silent_feed() -> Iterator[SilentFeed]:
+    feed = SilentFeed().start()
+    yield feed
+    feed.stop()
 
 
 @pytest.fixture
-def pipeline_factory(tmp_path: Path) -> Iterator[Callable[..., Pipeline]]:
+def pipeline_factory(tmp_path: Path, silent_feed: SilentFeed) -> Iterator[Callable[..., Pipeline]]:
     made: list[Pipeline] = []
 
     def make(supervisor: dict[str, Any] | None = None, env: dict[str, str] | None = None,
              **sections: Any) -> Pipeline:
         index = len(made)
+        sections.setdefault("feed", silent_feed.feed_section())
         config = write_config(tmp_path / f"config{index}.yaml", supervisor, **sections)
         full_env = {**os.environ, "V13_REPLAY_MODE": "1", **(env or {})}
         full_env.pop("SOAK_RUN_ID", None)

@@ -3,10 +3,12 @@ with a fast configuration (used by conftest.py fixtures and the lifecycle tests)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from typing import Any
 import psutil
 import requests
 import yaml
+from websockets.asyncio.server import serve
 
 REPO = Path(__file__).resolve().parents[2]
 FAST_SUPERVISOR = {
@@ -142,3 +145,45 @@ def write_config(path: Path, supervisor: dict[str, Any] | None = None,
     config.update(sections)
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
+
+
+class SilentFeed:
+    """A loopback WebSocket server that accepts every connection and sends nothing: harvest
+    connects (so it is ready) but receives no market data. The lifecycle tests need no more."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Future | None = None
+        self._thread = threading.Thread(target=self._run, name="silent-feed", daemon=True)
+
+    def start(self) -> SilentFeed:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("silent feed did not start")
+        return self
+
+    def _run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        async def handler(ws: Any) -> None:
+            await ws.wait_closed()
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = self._loop.create_future()
+        async with serve(handler, "127.0.0.1", 0) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            await self._stop
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set_result, None)
+        self._thread.join(10)
+
+    def feed_section(self) -> dict[str, Any]:
+        config = yaml.safe_load((REPO / "config" / "defaults.yaml").read_text(encoding="utf-8"))
+        return {**(config.get("feed") or {}), "ws_base_url": f"ws://127.0.0.1:{self.port}",
+                "rest_base_url": f"http://127.0.0.1:{self.port}"}

@@ -130,3 +130,33 @@ def test_sigint_stops_stages_in_order_flushed_and_exits_0(pipeline_factory) -> N
     for path in pipe.run_dir.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_live_minutes_are_wall_minutes_and_stale_feed_degrades(pipeline_factory) -> None:
+    # LIVE mode, no feed to connect to: harvest heartbeats but gets no market event, so the
+    # strict freshness window marks it degraded; --minutes ends the run by itself with exit 0.
+    pipe = pipeline_factory(
+        supervisor={"freshness": {"stages": ["harvest"], "live_max_age_s": 0.5}},
+        env={"V13_REPLAY_MODE": "0"}).start(enable="harvest", minutes=0.08)
+    health = wait_for(lambda: (lambda h: h if h["stages"].get("harvest", {}).get("state")
+                               == "degraded" else None)(pipe.health()), 4, "harvest degraded")
+    assert health["mode"] == "live" and health["state"] == "degraded"
+    assert health["stages"]["harvest"]["freshness"]["checked"] is True
+    assert health["stages"]["harvest"]["freshness"]["ok"] is False
+    started = time.monotonic()
+    assert pipe.wait(30) == 0
+    manifest = load_validated(pipe.run_dir / "run_manifest.json", "run_manifest")
+    assert manifest["duration"]["stop_reason"] == "minutes elapsed (wall clock)"
+    assert 4.8 - 1 <= manifest["duration"]["wall_s"] <= 4.8 + 10
+    assert time.monotonic() - started < 30
+
+
+def test_replay_mode_is_lenient_and_wall_capped(pipeline_factory) -> None:
+    pipe = pipeline_factory(supervisor={"replay_wall_cap_factor": 1.0}).start(
+        enable="harvest", minutes=0.05)
+    health = pipe.wait_all_healthy()
+    assert health["mode"] == "replay"
+    assert health["stages"]["harvest"]["freshness"]["checked"] is False
+    assert pipe.wait(30) == 0
+    manifest = load_validated(pipe.run_dir / "run_manifest.json", "run_manifest")
+    assert manifest["duration"]["stop_reason"].startswith(("minutes elapsed", "wall-clock cap"))
