@@ -19,7 +19,7 @@ BROKER_DEFAULTS: dict[str, Any] = {
     "throttle_orders_per_s": 5,
     "only_strong": False,
     "retry": {"attempts": 5, "initial_delay_s": 0.05, "factor": 2.0, "max_delay_s": 1.0},
-    "validate_events": True,
+    "validate_every_n": 20,
     "batch_max_records": 500,
     "commit_interval_ms": 500,
 }

@@ -25,7 +25,7 @@ class Decision:
 def gating_reason(signal: dict) -> str | None:
     """The signal's gating reason, whichever name the signal stage used for it."""
     for key in ("gating", "reason", "guard_reason", "gating_reason"):
-        if key in signal:
+        if signal.get(key) is not None:
             return signal[key]
     return None
 

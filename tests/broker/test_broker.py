@@ -123,3 +123,12 @@ def test_a_malformed_signal_is_counted_and_survived(tmp_path: Path,
     assert len(broker.handle(make_signal(1))) == 2
     assert broker.malformed_signals == 2
     assert sum("malformed signal" in r.message for r in caplog.records) == 1
+
+
+def test_an_event_that_breaks_the_contract_is_counted_not_written(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    broker = _broker(tmp_path, validate_every_n=1)
+    assert broker.handle(make_signal(1, scenario=5)) == []  # scenario must be a string
+    broker.outbox.flush()
+    assert broker.invalid_events == 2 and list((tmp_path / "ready").iterdir()) == []
+    assert "executor_contract/v1" in caplog.text and "$.scenario" in caplog.text
