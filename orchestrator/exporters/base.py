@@ -39,12 +39,28 @@ class TimeseriesExporter(ABC):
         """Release connections."""
 
 
+def figure(value: Any) -> float | None:
+    """A metric figure as a number: plain numbers and booleans, or the "count" of a
+    {"count": N, "timestamps_ms": [...]} record (the harvest stage's event counters)."""
+    if isinstance(value, dict):
+        value = value.get("count")
+    if isinstance(value, bool | int | float):
+        return float(value)
+    return None
+
+
 def numeric_fields(doc: dict[str, Any] | None) -> dict[str, float]:
-    """The numeric (and boolean) top-level values of a metrics dict, as floats."""
+    """The numeric figures of a metrics dict as floats; one level of nested dicts is
+    flattened as `<key>_<sub>` (a counter record becomes `<key>`), lists are skipped."""
     out = {}
     for key, value in (doc or {}).items():
-        if isinstance(value, bool | int | float):
-            out[str(key)] = float(value)
+        number = figure(value)
+        if number is not None:
+            out[str(key)] = number
+        elif isinstance(value, dict):
+            for sub, inner in value.items():
+                if isinstance(inner, bool | int | float):
+                    out[f"{key}_{sub}"] = float(inner)
     return out
 
 
@@ -153,4 +169,5 @@ class ExportQueue:
         self.last_error = doc.get("last_error")
         self.failures = list(doc.get("failures", []))
         self.dropped_batches = int(doc.get("dropped_batches", 0))
+        self.reachable_at_start = doc.get("reachable_at_start")
         self.backlog.extend(doc.get("pending", []))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from evidence import sinks
 from evidence.atomic import write_bytes_atomic, write_json_atomic
 from evidence.schemas import validate
+from orchestrator.exporters.base import figure
 from orchestrator.report.aggregates import MinuteAggregate, MinuteAggregator
 from orchestrator.report.alerts import iso_in_tz
 from orchestrator.report.engine import read_json_or_none
@@ -71,9 +72,11 @@ def aggregate_rows(rows: list[dict], symbols: list[str], tz: ZoneInfo) -> dict[s
 
 
 def harvester_slo(harvester: dict[str, Any], slo: dict[str, Any]) -> dict[str, Any]:
-    dropped = harvester.get("queue_dropped")
-    reconnects = harvester.get("reconnect_count")
-    silent = harvester.get("substream_timeout_detected")
+    dropped, reconnects, silent = (figure(harvester.get(key)) for key in (
+        "queue_dropped", "reconnect_count", "substream_timeout_detected"))
+    dropped = None if dropped is None else int(dropped)
+    reconnects = None if reconnects is None else int(reconnects)
+    silent = None if silent is None else silent > 0
     checks = {
         "queue_dropped": None if dropped is None else dropped <= slo["max_queue_dropped"],
         "reconnect_count": None if reconnects is None

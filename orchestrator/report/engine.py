@@ -19,6 +19,7 @@ from typing import Any
 from evidence.atomic import write_json_atomic
 from orchestrator.config import section
 from orchestrator.exporters import ExportQueue, make_exporter
+from orchestrator.exporters.base import figure
 from orchestrator.report.aggregates import ClosedMinute, MinuteAggregate, MinuteAggregator
 from orchestrator.report.alerts import AlertEngine
 
@@ -95,7 +96,8 @@ class ReportEngine:
         if not closed:
             self.export.pump()
             return 0
-        queue_dropped = _int_or_none(self.harvester_metrics().get("queue_dropped"))
+        dropped = figure(self.harvester_metrics().get("queue_dropped"))
+        queue_dropped = None if dropped is None else int(dropped)
         for minute in closed:           # one at a time: each batch carries ITS alert baseline
             self._account(minute)
             self.export.submit(self.batch(minute))
@@ -199,6 +201,3 @@ class ReportEngine:
                       self.minutes_closed, len(self.alerts.history), len(self.export.backlog))
         return True
 
-
-def _int_or_none(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
