@@ -1,0 +1,107 @@
+"""Allure for the DoD suite: every D-test carries its DoD id as a label, a plain-words title and
+description, the session's phases as steps (rebuilt from the one fault history), and its
+evidence as attachments; the run's parameters become the Allure environment.
+
+Every function here is a no-op without `--alluredir` (allure-pytest then records nothing), so
+the suite runs the same with or without a report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import allure
+
+from pytest_soak.evidence_loader import (
+    MANIFEST,
+    OBSERVATIONS,
+    PARITY_DIFF,
+    SOURCE_MANIFEST,
+    RunEvidence,
+)
+from pytest_soak.verdict import ItemResult
+
+# evidence attached to every D-test, besides the files the item itself names
+COMMON = (OBSERVATIONS, MANIFEST)
+# item -> the extra evidence a reviewer wants beside it
+EXTRA = {"D3": ("daily_md",), "D4": ("daily_md",), "D5": (PARITY_DIFF,),
+         "D11": (SOURCE_MANIFEST, PARITY_DIFF, "daily_md"), "D12": ()}
+# item -> the plots (pytest_soak/plots.py file names) that illustrate it
+PLOTS = {"D2": ("health.png",), "D3": ("alerts.png",), "D4": ("export.png",),
+         "D5": ("events.png",), "D7": ("events.png",), "D8": ("rss.png",),
+         "D9": ("health.png", "rss.png"), "D10": ("rss.png",)}
+MAX_ATTACH_BYTES = 5 << 20
+
+
+def label_test(item: str, title: str, description: str) -> None:
+    allure.dynamic.label("dod", item)
+    allure.dynamic.tag(item)
+    allure.dynamic.title(f"{item}: {title}")
+    allure.dynamic.description(description)
+
+
+def history_steps(run: RunEvidence) -> None:
+    """The session's phases as Allure steps: start, each fault with its proof, stop."""
+    obs = run.observations or {}
+    pipe = obs.get("pipeline") or {}
+    with allure.step(f"start the pipeline: {' '.join(pipe.get('command') or [])}"):
+        pass
+    for fault in run.faults:
+        proof = "effect confirmed" if fault.get("effect_confirmed") else "effect NOT confirmed"
+        span = f"market s {fault.get('planned_start_s')}..{fault.get('planned_end_s')}"
+        with allure.step(f"fault {fault.get('id')} ({fault.get('kind')}"
+                         f"{' ' + fault['target'] if fault.get('target') else ''}), {span}: "
+                         f"{proof}"):
+            allure.attach(json.dumps(fault, indent=2), "fault record",
+                          allure.attachment_type.JSON)
+    shutdown = obs.get("shutdown") or {}
+    with allure.step(f"stop with {shutdown.get('signal')}: exit code {pipe.get('exit_code')}, "
+                     f"order seen {' -> '.join(shutdown.get('observed_order') or [])}"):
+        pass
+
+
+def attach_file(run: RunEvidence, rel: str, name: str | None = None) -> None:
+    path = run.run_dir / rel
+    if not path.is_file() or path.stat().st_size > MAX_ATTACH_BYTES:
+        return
+    kind = {".json": allure.attachment_type.JSON, ".md": allure.attachment_type.TEXT,
+            ".png": allure.attachment_type.PNG, ".jsonl": allure.attachment_type.TEXT}
+    allure.attach.file(str(path), name=name or rel, attachment_type=kind.get(path.suffix))
+
+
+def _daily_md(run: RunEvidence) -> list[str]:
+    return [r.md_path for r in run.reports.values() if r.md_path]
+
+
+def attach_evidence(run: RunEvidence, result: ItemResult) -> None:
+    """The verdict, the fault history and the evidence files behind one item."""
+    allure.attach(json.dumps({result.item: result.to_json()}, indent=2, default=str),
+                  f"{result.item} verdict", allure.attachment_type.JSON)
+    allure.attach(json.dumps(run.faults, indent=2), "fault history",
+                  allure.attachment_type.JSON)
+    wanted: list[str] = []
+    for rel in (*COMMON, *result.evidence, *EXTRA.get(result.item, ())):
+        for name in (_daily_md(run) if rel == "daily_md" else [rel]):
+            if name and name not in wanted:
+                wanted.append(name)
+    for rel in wanted:
+        attach_file(run, rel)
+    attach_plots(run, result.item)
+
+
+def attach_plots(run: RunEvidence, item: str) -> None:
+    """The item's plots from <run>/plots/, drawn once per run by pytest_soak.plots."""
+    for name in PLOTS.get(item, ()):
+        attach_file(run, f"plots/{name}", name)
+
+
+def write_environment(alluredir: str | Path | None, params: dict[str, Any]) -> None:
+    """Allure's environment.properties: the run's parameters on the report's front page."""
+    if not alluredir:
+        return
+    path = Path(alluredir)
+    path.mkdir(parents=True, exist_ok=True)
+    lines = [f"{key}={str(value).replace(chr(10), ' ')}" for key, value in params.items()]
+    (path / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
