@@ -109,6 +109,17 @@ class Stage:
         self._setup_done = True
         self._state = "running"
         self.write_status()
+        try:
+            self._loop()
+        except Exception:
+            # Crash, but persist what is queued first; the supervisor restarts the stage.
+            self.log.exception("stage failed; flushing before exit")
+            self.request_stop("stage failed")
+            self._shutdown()
+            return 1
+        return self._shutdown()
+
+    def _loop(self) -> None:
         next_beat = next_check = time.monotonic()
         while not self.stop_requested:
             did_work = self.step()
@@ -121,7 +132,6 @@ class Stage:
                 next_beat = now + self._heartbeat_s
             if not did_work and not self.stop_requested:
                 time.sleep(IDLE_SLEEP_S)
-        return self._shutdown()
 
     def _shutdown(self) -> int:
         self._state = "stopping"
