@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,10 +112,15 @@ class Broker:
         self.malformed_signals = 0
         self.invalid_events = 0
         self.events_built = 0
+        # Cumulative over restarts (seeded from ready/): what the outbox holds, by event type
+        # and by reject reason, so a reader can reconcile the files against these counts.
+        self.written: Counter[str] = Counter()
+        self.rejects_by_reason: Counter[str] = Counter()
         self.load_history(outbox.ready)
 
     def load_history(self, ready_dir: Path) -> None:
         for event in iter_events(ready_dir):
+            self._count_written(event)
             coid = event.get("client_order_id")
             if event.get("event") in TERMINAL_EVENTS:
                 self.done.add(coid)
@@ -163,7 +169,6 @@ class Broker:
             self.metrics.totals["resumed_orders"] += 1
         else:
             events.append(submit_event(signal, order, rounding_diff))
-            self.metrics.totals["orders"] += 1
         try:
             execution, retries = submit_with_retry(self.executor, order, quote,
                                                    self.settings.retry, self.sleep)
@@ -173,7 +178,6 @@ class Broker:
             self.metrics.on_submit(order.symbol, "error", None)
             return events + [self._reject(signal, coid, side, "executor_error")]
         self.metrics.totals["retries"] += retries
-        self.metrics.totals["fills"] += 1
         self.metrics.on_submit(order.symbol, "filled", execution.latency_ms)
         return events + [fill_event(signal, order, execution, rounding_diff)]
 
@@ -209,7 +213,15 @@ class Broker:
                               " (logged once): %s; event=%r", found[:3], event)
                 return False
         self.outbox.append(event)
+        self._count_written(event)
         return True
+
+    def _count_written(self, event: dict) -> None:
+        kind = event.get("event")
+        self.written[kind] += 1
+        if kind == "reject":
+            reason = str(event.get("reason"))
+            self.rejects_by_reason["guard" if reason.startswith("guard:") else reason] += 1
 
     def _malformed(self, signal: object, exc: Exception) -> list[dict]:
         self.malformed_signals += 1

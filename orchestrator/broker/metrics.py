@@ -17,10 +17,10 @@ class BrokerMetrics:
                                 ["symbol"], registry=self.registry)
         self.latency = Histogram("executor_latency_ms", "Submit-to-ack latency (ms)",
                                  ["symbol"], buckets=LATENCY_BUCKETS_MS, registry=self.registry)
-        self.totals = {"signals_read": 0, "signals_eligible": 0, "orders": 0, "fills": 0,
-                       "rejects": 0, "submit_total": 0, "throttle_total": 0, "retries": 0,
-                       "executor_errors": 0, "duplicates_skipped": 0, "resumed_orders": 0}
-        self.rejects_by_reason: dict[str, int] = {}
+        # Per process, like the Prometheus counters (they restart at 0 with the process).
+        self.totals = {"signals_read": 0, "signals_eligible": 0, "submit_total": 0,
+                       "throttle_total": 0, "retries": 0, "executor_errors": 0,
+                       "duplicates_skipped": 0, "resumed_orders": 0}
         self._latencies: list[float] = []
 
     def on_submit(self, symbol: str, outcome: str, latency_ms: float | None) -> None:
@@ -31,9 +31,6 @@ class BrokerMetrics:
             self._latencies.append(latency_ms)
 
     def on_reject(self, symbol: str, reason: str) -> None:
-        self.totals["rejects"] += 1
-        key = reason.split(":")[0] if reason.startswith("guard:") else reason
-        self.rejects_by_reason[key] = self.rejects_by_reason.get(key, 0) + 1
         if reason == "throttled":
             self.throttle.labels(symbol=symbol).inc()
             self.totals["throttle_total"] += 1

@@ -95,6 +95,7 @@ def test_a_restarted_broker_never_submits_a_signal_twice(tmp_path: Path) -> None
     events = _by_event(tmp_path)
     assert len(events["submit"]) == len(events["fill"]) == 50
     assert second.metrics.totals["duplicates_skipped"] == 30
+    assert (second.written["submit"], second.written["fill"]) == (50, 50)  # cumulative
 
 
 def test_an_order_with_only_its_submit_is_completed_without_a_second_submit(

@@ -109,7 +109,11 @@ def test_sigkill_restart_and_graceful_stop_keep_one_order_per_signal(
 
     final = broker_process.status()
     assert final["state"] == "stopped"
-    validate(final["manifest"]["executor_metrics"], "manifest/executor_metrics")
+    executor_metrics = final["manifest"]["executor_metrics"]
+    validate(executor_metrics, "manifest/executor_metrics")
+    found = Counter(e["event"] for e in scan.events)  # the counts reconcile across restarts
+    assert (executor_metrics["orders"], executor_metrics["fills"], executor_metrics["rejects"]) \
+        == (found["submit"], found["fill"], found["reject"])
     metrics_file = json.loads((tmp_path / "metrics" / "broker.json").read_text())
     assert metrics_file["outbox"]["published_events"] == final["metrics"]["outbox"][
         "published_events"]
