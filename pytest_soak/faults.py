@@ -40,7 +40,7 @@ KINDS: dict[str, tuple[bool, bool]] = {
     "regime": (True, False),             # feed switches market regime (params.regime)
     "pause_feed": (True, False),         # feed sends nothing (alert: total == 0)
     "store_down": (True, False),         # the time-series store refuses writes (alert: export)
-    "burst": (False, False),             # feed floods events past the harvest queue (alert: drop)
+    "burst": (True, False),              # feed's clock runs params.factor x faster (alert: drop)
     "stall_substream": (True, True),     # one stream goes silent (target: stream name)
     "heal": (False, False),              # undo everything still active
 }

@@ -28,7 +28,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for opt in OPTIONS:
         shown = "" if opt.default is None else f" (default: {opt.default})"
         group.addoption(opt.flag, dest=opt.name, default=None, metavar=opt.name[5:].upper(),
-                        help=opt.help + shown)
+                        help=(opt.help + shown).replace("%", "%%"))  # argparse formats help
         parser.addini(opt.name, help=f"{opt.help} (same as {opt.flag})", default=None)
     group.addoption("--soak-from-run", dest="soak_from_run", default=None, metavar="DIR",
                     help="judge-only: judge an existing run folder, start nothing")

@@ -336,7 +336,8 @@ class SoakSession:
     def _write_interrupted_dod(self) -> None:
         from pytest_soak import verdict
         doc = verdict.build_dod(self.run_id, {}, interrupted=True,
-                                errors=[self.interrupt_reason or "interrupted"])
+                                harness_errors=[self.interrupt_reason or "interrupted"],
+                                mode=self.settings.mode, sink=self.sink)
         verdict.write_dod(self.run_dir, doc)
 
     # ---- the pipeline's claims, read for progress and fault proofs -----------------------------

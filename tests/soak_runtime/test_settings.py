@@ -1,0 +1,101 @@
+"""Options and their ini twins, the report header with the seed, live deselection (pytester)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_soak.settings import OPTIONS, SoakSettings, SoakUsageError
+
+pytest_plugins = ["pytester"]
+
+PROBE = """
+def test_probe(soak_settings):
+    s = soak_settings
+    print("PROBE", s.mode, s.minutes, s.speed, ",".join(s.sinks), s.timeseries, s.seed,
+          sorted(s.thresholds.items()))
+"""
+
+
+def run_probe(pytester: pytest.Pytester, *args: str, ini: str = "") -> pytest.RunResult:
+    if ini:
+        pytester.makeini("[pytest]\n" + ini)
+    pytester.makepyfile(test_probe=PROBE)
+    return pytester.runpytest("-s", "-p", "no:randomly", *args)
+
+
+def test_every_option_has_an_ini_twin(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    for opt in OPTIONS:
+        result.stdout.fnmatch_lines([f"*{opt.flag}*"])
+        result.stdout.fnmatch_lines([f"*{opt.name} (*"])
+
+
+def test_ini_values_are_read_and_the_command_line_wins(pytester: pytest.Pytester) -> None:
+    ini = "soak_minutes = 7\nsoak_speed = 40\nsoak_sink = jsonl,sqlite\nsoak_max_rss_mb = 300\n"
+    result = run_probe(pytester, "--soak-speed=50", ini=ini)
+    result.stdout.fnmatch_lines(["*PROBE replay 7.0 50.0 jsonl,sqlite prometheus *"
+                                 "max_rss_mb', 300.0)*"])
+
+
+def test_report_header_shows_the_seed_and_it_can_be_given_back(pytester: pytest.Pytester,
+                                                               tmp_path) -> None:  # noqa: ANN001
+    runs = tmp_path / "runs"
+    first = run_probe(pytester, f"--soak-run-dir={runs}", "--soak-seed=4242")
+    first.stdout.fnmatch_lines(["soak: schedule=default.yaml seed=4242 "
+                                "(replay it with --soak-seed=4242)"])
+    again = run_probe(pytester, f"--soak-run-dir={runs}", "--soak-seed=last")
+    again.stdout.fnmatch_lines(["*seed=4242*", "*PROBE replay * 4242 *"])
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--soak-speed=5"], ["--soak-speed", "at least 20"]),
+    (["--soak-sink=csv"], ["--soak-sink", "jsonl, sqlite, dual"]),
+    (["--soak-timeseries=graphite"], ["--soak-timeseries", "prometheus, influxdb, none"]),
+    (["--soak-minutes=abc"], ["--soak-minutes", "abc"]),
+    (["--soak-seed=last", "--soak-run-dir=nowhere-yet"], ["--soak-seed last", "no previous"]),
+])
+def test_bad_options_are_usage_errors_naming_the_option(pytester: pytest.Pytester,
+                                                         args: list[str],
+                                                         words: list[str]) -> None:
+    result = run_probe(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    for word in words:
+        assert word in result.stderr.str() + result.stdout.str()
+
+
+@pytest.mark.slow
+def test_live_tests_are_deselected_unless_live_is_selected(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_modes="""
+        import pytest
+
+        @pytest.mark.live
+        def test_live(soak_settings):
+            assert soak_settings.mode == "live" and soak_settings.speed == 1.0
+
+        def test_gate(soak_settings):
+            print("MODE", soak_settings.mode)
+    """)
+    plain = pytester.runpytest("-s", "-p", "no:randomly")
+    plain.assert_outcomes(passed=1, deselected=1)
+    plain.stdout.fnmatch_lines(["*MODE replay*"])
+    live = pytester.runpytest("-s", "-p", "no:randomly", "-m", "live")
+    live.assert_outcomes(passed=1, deselected=1)
+    not_live = pytester.runpytest("-p", "no:randomly", "-m", "not live")
+    not_live.assert_outcomes(passed=1, deselected=1)
+
+
+def test_plugin_can_be_disabled_by_name(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_off="def test_off(request):\n    assert request.config."
+                        "pluginmanager.get_plugin('soak-session') is None\n")
+    pytester.runpytest("-p", "no:soak", "-p", "no:randomly").assert_outcomes(passed=1)
+
+
+def test_settings_budget_and_live_pacing() -> None:
+    s = SoakSettings.from_values({"soak_minutes": "60", "soak_speed": "30"})
+    assert s.run_wall_s == 120 and s.health_wall_interval_s == pytest.approx(1 / 3)
+    live = SoakSettings.from_values({"soak_minutes": "60", "soak_speed": "30"},
+                                    live_selected=True)
+    assert live.mode == "live" and live.speed == 1.0 and live.run_wall_s == 3600
+    assert live.timeout_s > 3600
+    with pytest.raises(SoakUsageError, match="soak_minutes"):
+        SoakSettings.from_values({"soak_minutes": "0"})
