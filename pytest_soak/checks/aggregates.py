@@ -24,3 +24,11 @@ def sink_aggregates(rows: list[dict]) -> dict[str, Any]:
             "strong_ratio": strong / total if total else None,
             "gating_breakdown": dict(Counter(gating_of(r) for r in rows)),
             "per_minute": dict(sorted(per_minute.items()))}
+
+
+def per_symbol(rows: list[dict]) -> dict[str, dict[str, Any]]:
+    """sink_aggregates for each symbol's rows."""
+    by: dict[str, list[dict]] = {}
+    for row in rows:
+        by.setdefault(str(row.get("symbol")), []).append(row)
+    return {symbol: sink_aggregates(group) for symbol, group in sorted(by.items())}

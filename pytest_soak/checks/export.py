@@ -10,10 +10,9 @@ push must be no older than `pushgateway_fresh_s` (market seconds) before the sto
 
 from __future__ import annotations
 
-from typing import Any
-
 from pytest_soak.checks._common import dig, interrupted, need
-from pytest_soak.checks.aggregates import sink_aggregates
+from pytest_soak.checks.aggregates import per_symbol, sink_aggregates
+from pytest_soak.checks.store_view import store_view
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
@@ -74,11 +73,11 @@ def _errors_outside(run: RunEvidence, export: dict, obs: dict, t: Thresholds) ->
 
 def _readback(run: RunEvidence, obs: dict, t: Thresholds) -> ItemResult:
     store = obs["store"]
-    evidence = [OBSERVATIONS]
+    evidence = [OBSERVATIONS, "sinks/"]
     if store.get("type") in (None, "none"):
         return unknown("store read-back", "no time-series store in this run", evidence=evidence)
     readback = store.get("readback")
-    if not isinstance(readback, dict):
+    if not isinstance(readback, dict) or not readback:
         return unknown("store read-back", f"the harness could not read the store back: "
                        f"{store.get('readback_error')}", evidence=evidence)
     rows = next((r for r in run.sink_rows.values() if isinstance(r, list)), None)
@@ -88,57 +87,51 @@ def _readback(run: RunEvidence, obs: dict, t: Thresholds) -> ItemResult:
     if not rows:
         return unknown("store read-back", "the sinks hold no signal to compare with",
                        evidence=evidence)
-    expected = sink_aggregates(rows)
-    problems = [p for name in SERIES
-                for p in _series_problems(name, readback.get(name), expected, t)]
-    problems += _freshness_problems(store, readback, obs, t)
+    view = store_view(readback)
+    problems = compare_with_sinks(view, rows, t)
+    problems += _freshness_problems(store, view, obs, t)
     if problems:
         return failed("store read-back", "; ".join(problems[:4]), len(problems), 0, evidence)
-    return passed("store read-back", f"store matches the sinks on {', '.join(SERIES)}",
-                  expected["total"], expected["total"], evidence)
+    return passed("store read-back", f"store matches the sinks on {', '.join(SERIES)} "
+                  f"({len(rows)} signals, {len(view['per_minute'])} minutes)", 0, 0, evidence)
 
 
-def _flat(value: Any) -> Any:
-    """A per-symbol dict of numbers summed; a per-symbol dict of dicts summed key-wise."""
-    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
-        out: dict = {}
-        for inner in value.values():
-            for k, v in inner.items():
-                out[str(k)] = out.get(str(k), 0) + v
-        return out
-    return value
+def compare_with_sinks(view: dict, rows: list[dict], t: Thresholds) -> list[str]:
+    """What differs between the store's series and the sinks' rows (empty: all equal)."""
+    want = per_symbol(rows)
+    problems = [f"store has no {name} series" for name in SERIES if not view.get(name)]
+    if problems:
+        return problems
+    for symbol, agg in want.items():
+        got_total = view["total"].get(symbol)
+        if got_total != agg["total"]:
+            problems.append(f"{symbol} total {got_total} in the store, {agg['total']} in sinks")
+        got_ratio = view["strong_ratio"].get(symbol)
+        if got_ratio is None or abs(got_ratio - agg["strong_ratio"]) > t.readback_tolerance:
+            problems.append(f"{symbol} strong_ratio {got_ratio} in the store, "
+                            f"{agg['strong_ratio']} in sinks")
+        got_gating = view["gating_breakdown"].get(symbol) or {}
+        if {k: v for k, v in got_gating.items() if v} != agg["gating_breakdown"]:
+            problems.append(f"{symbol} gating_breakdown {got_gating} in the store, "
+                            f"{agg['gating_breakdown']} in sinks")
+    sink_minutes = sink_aggregates(rows)["per_minute"]
+    wrong = {m: (view["per_minute"].get(m), n) for m, n in sink_minutes.items()
+             if view["per_minute"].get(m) != n}
+    if wrong:
+        problems.append(f"per_minute differs in {len(wrong)} of {len(sink_minutes)} minutes "
+                        f"(minute: store, sinks) e.g. {list(wrong.items())[:2]}")
+    return problems
 
 
-def _series_problems(name: str, got: Any, expected: dict, t: Thresholds) -> list[str]:
-    if got is None:
-        return [f"store has no {name} series"]
-    want = expected[name]
-    if name == "total":
-        got = sum(got.values()) if isinstance(got, dict) else got
-        return [] if got == want else [f"total {got} in the store, {want} in the sinks"]
-    if name == "strong_ratio":
-        if isinstance(got, dict):
-            return []  # per-symbol ratios: compared through total and per_minute instead
-        return ([] if want is not None and abs(got - want) <= max(t.readback_tolerance, 1e-9)
-                else [f"strong_ratio {got} in the store, {want} in the sinks"])
-    got = {str(k): v for k, v in (_flat(got) or {}).items()}
-    want = {str(k): v for k, v in want.items()}
-    if name == "per_minute":
-        wrong = {m: (got[m], want.get(m)) for m in got if got[m] != want.get(m)}
-        return [f"per_minute differs at {list(wrong.items())[:3]}"] if wrong else []
-    missing = set(want) - set(got)
-    wrong = {k: (got[k], want[k]) for k in set(got) & set(want) if got[k] != want[k]}
-    out = [f"gating_breakdown lacks reason(s) {sorted(missing)}"] if missing else []
-    return out + ([f"gating_breakdown differs: {wrong}"] if wrong else [])
-
-
-def _freshness_problems(store: dict, readback: dict, obs: dict, t: Thresholds) -> list[str]:
+def _freshness_problems(store: dict, view: dict, obs: dict, t: Thresholds) -> list[str]:
+    """A Pushgateway never forgets: the run's last push must be recent, so what was read
+    back is this run's, not a stale group."""
     if store.get("type") != "prometheus":
         return []
-    pushed = readback.get("push_time_seconds")
+    pushed = view.get("push_time_seconds")
     stopped = dig(obs, "pipeline.stop_sent_ms") or dig(obs, "pipeline.stopped_ms")
     if pushed is None or stopped is None:
-        return ["no push_time_seconds to prove the Pushgateway group is this run's"]
+        return ["no push_time_seconds to prove the Pushgateway groups are this run's"]
     age_s = stopped / 1000 - float(pushed)
     limit = t.pushgateway_fresh_s / float(obs.get("speed") or 1)
     return [] if age_s <= limit else [f"last push {age_s:.1f} s before the stop (> {limit:.1f})"]

@@ -214,12 +214,32 @@ def write_sqlite(path: Path, rows: list[dict]) -> None:
 
 
 def readback(rows: list[dict]) -> dict:
-    from pytest_soak.checks.aggregates import sink_aggregates
-    agg = sink_aggregates(rows)
-    return {"total": agg["total"], "strong_ratio": agg["strong_ratio"],
-            "gating_breakdown": agg["gating_breakdown"],
-            "per_minute": {str(k): v for k, v in agg["per_minute"].items()},
-            "push_time_seconds": wall(MINUTES * 60) / 1000 - 1}
+    """What the harness reads back from a Pushgateway the report stage pushed these rows to."""
+    from pytest_soak.checks.aggregates import per_symbol
+    pushed = [{"labels": {}, "value": str(wall(MINUTES * 60) / 1000 - 1)}]
+
+    def family(values: list[tuple[dict, float]]) -> list[dict]:
+        return [{"labels": lab, "value": str(v)} for lab, v in values]
+
+    groups = []
+    for minute in sorted({r["ts_ms"] // 60_000 * 60_000 for r in rows}):
+        per = per_symbol([r for r in rows if r["ts_ms"] // 60_000 * 60_000 == minute])
+        groups.append({"labels": {"job": "soak_report", "run_id": "unit-run",
+                                  "minute": str(minute)},
+                       "metrics": {"soak_per_minute_total": family(
+                           [({"symbol": s}, a["total"]) for s, a in per.items()]),
+                           "push_time_seconds": pushed}})
+    per = per_symbol(rows)
+    groups.append({"labels": {"job": "soak_report", "run_id": "unit-run", "instance": "run"},
+                   "metrics": {
+                       "soak_total": family([({"symbol": s}, a["total"]) for s, a in per.items()]),
+                       "soak_strong_ratio": family([({"symbol": s}, a["strong_ratio"])
+                                                    for s, a in per.items()]),
+                       "soak_gating_breakdown": family(
+                           [({"symbol": s, "reason": r}, n) for s, a in per.items()
+                            for r, n in a["gating_breakdown"].items()]),
+                       "push_time_seconds": pushed}})
+    return {"groups": groups}
 
 
 def good_run(root: Path) -> Path:

@@ -106,9 +106,13 @@ CASES = [
     ("D3", "unknown", OBS, _fault("pause", "effect_confirmed", False)),
     ("D4", "fail", MAN, _set("timeseries_export.export_count", 3)),
     ("D4", "fail", MAN, _set("timeseries_export.failures", [wall(460), wall(700)])),
-    ("D4", "fail", OBS, _set("store.readback.total", 119)),
-    ("D4", "fail", OBS, _set("store.readback.gating_breakdown", {"ok": 90})),
-    ("D4", "fail", OBS, _set("store.readback.push_time_seconds", wall(100) / 1000)),
+    ("D4", "fail", OBS, _set("store.readback.groups.-1.metrics.soak_total.0.value", "59")),
+    ("D4", "fail", OBS, _set("store.readback.groups.-1.metrics.soak_gating_breakdown", [])),
+    ("D4", "fail", OBS, _set("store.readback.groups.3.metrics.soak_per_minute_total.0.value",
+                             "1")),
+    ("D4", "fail", OBS, lambda doc: [
+        g["metrics"].update(push_time_seconds=[{"labels": {}, "value": str(wall(100) / 1000)}])
+        for g in doc["store"]["readback"]["groups"]]),
     ("D4", "unknown", OBS, _set("store.readback", None)),
     ("D4", "unknown", OBS, _set("store.type", "none")),
     ("D5", "fail", None, _drop_sqlite_rows),
