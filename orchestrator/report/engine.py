@@ -24,7 +24,8 @@ from orchestrator.report.aggregates import ClosedMinute, MinuteAggregate, Minute
 from orchestrator.report.alerts import AlertEngine
 
 REPORT_DEFAULTS: dict[str, Any] = {
-    "tz": "Asia/Tokyo", "lateness_s": 10.0, "read_batch": 2000, "status_poll_s": 1.0,
+    "tz": "Asia/Tokyo", "lateness_s": 10.0, "live_wall_clock_close_s": 30.0,
+    "read_batch": 2000, "status_poll_s": 1.0,
     "finalize_export_timeout_s": 10.0, "alerts": {}, "harvest_slo": {
         "max_queue_dropped": 0, "max_reconnect_count": 3}}
 TIMESERIES_DEFAULTS: dict[str, Any] = {
@@ -88,6 +89,15 @@ class ReportEngine:
         doc = read_json_or_none(self.run_dir / rel)
         self._status_cache[rel] = (now, doc)
         return doc
+
+    def advance_wall_clock(self, now_ms: int) -> None:
+        """LIVE mode only (event time ~ wall time): with no signal at all, e.g. during a feed
+        pause, minutes still close once the wall clock passed them by live_wall_clock_close_s,
+        so no_data fires during the pause instead of after it. The margin covers a restarted
+        signal stage catching up, whose signals would otherwise arrive late."""
+        margin_ms = int(float(self.cfg["live_wall_clock_close_s"]) * 1000)
+        if margin_ms > 0:
+            self.aggregator.advance(now_ms - margin_ms)
 
     # ---- processing ------------------------------------------------------------------------
     def process_closed(self, final: bool = False) -> int:

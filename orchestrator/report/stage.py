@@ -7,6 +7,8 @@ once after every stage has stopped, so they cover every committed signal.
 
 from __future__ import annotations
 
+import time
+
 from orchestrator.config import ConfigError
 from orchestrator.handoff import HandoffReader
 from orchestrator.report.engine import ReportEngine
@@ -33,6 +35,8 @@ class ReportStage(Stage):
     def step(self) -> bool:
         records = self.reader.read(int(self.engine.cfg["read_batch"]))
         self.engine.ingest(records)
+        if not self.ctx.replay_mode:
+            self.engine.advance_wall_clock(int(time.time() * 1000))
         if self.engine.process_closed():
             self._persist()
         return bool(records)

@@ -84,3 +84,16 @@ def test_harvester_slo_verdicts():
     bad = harvester_slo({"queue_dropped": 0, "reconnect_count": 4,
                          "substream_timeout_detected": {"count": 0}}, slo)
     assert bad["verdict"] == "fail" and bad["checks"]["reconnect_count"] is False
+
+
+def test_live_wall_clock_closes_minutes_during_a_feed_pause(base_config, tmp_path):
+    engine = make_engine(base_config, tmp_path)
+    engine.ingest(minute_signals(0))
+    last = max(r["ts_ms"] for r in minute_signals(0))
+    engine.advance_wall_clock(last + 60_000)               # < minute end + 10 s + 30 s
+    assert engine.process_closed() == 0
+    minute0_end = minute_signals(0)[0]["ts_ms"] // 60_000 * 60_000 + 60_000
+    engine.advance_wall_clock(minute0_end + 3 * 60_000 + 40_000)   # paused 3 minutes
+    assert engine.process_closed() == 4                    # minute 0 + three empty minutes
+    [alert] = engine.alerts.alerts()
+    assert alert["rule"] == "no_data" and alert["state"] == "firing"

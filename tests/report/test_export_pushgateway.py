@@ -60,7 +60,6 @@ def test_every_closed_minute_is_in_the_pushgateway_with_the_right_values(
     assert pushgateway.run_groups("run-pg") == []
 
 
-@pytest.mark.slow
 def test_pushgateway_down_three_minutes_fires_and_resolves_export_alert(
         pushgateway, base_config, tmp_path):
     engine = engine_for(base_config, pushgateway.url, tmp_path, "run-outage")
