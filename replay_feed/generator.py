@@ -8,6 +8,7 @@ it runs (`set_regime`), which is how the replay feed synthesizes the harness's r
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,18 +45,18 @@ class MarketGenerator:
             event = market.initial_depth(self.start_ms)
             yield _record(self.start_ms, market, "depth@100ms", event)
         t = self.start_ms
+        pending: list[tuple[int, int, Record]] = []    # a heap across windows: a late depth
+        order = itertools.count()                      # diff may follow the next trades
         while True:
             if schedule:
                 self._apply_schedule(schedule, t - self.start_ms)
-            window: list[tuple[int, int, Record]] = []
-            for order, market in enumerate(self.markets.values()):
-                for seq, (recv, kind, payload) in enumerate(market.step(t)):
+            for market in self.markets.values():
+                for recv, kind, payload in market.step(t):
                     record = _record(recv, market, kind, payload)
-                    window.append((recv, order * 10_000 + seq, record))
-            heapq.heapify(window)
-            while window:
-                yield heapq.heappop(window)[2]
+                    heapq.heappush(pending, (recv, next(order), record))
             t += WINDOW_MS
+            while pending and pending[0][0] <= t:      # the next window receives from t + 1
+                yield heapq.heappop(pending)[2]
 
     def _apply_schedule(self, schedule: list[tuple[str, float]], elapsed_ms: int) -> None:
         cycle_ms = sum(int(seconds * 1000) for _, seconds in schedule)
