@@ -105,6 +105,7 @@ class SoakSession:
         self.readback: dict | None = None
         self.readback_error: str | None = None
         self.end_event_ms: int | None = None
+        self.end_market_s: float | None = None      # market time frozen at the stop
         self.events_rate, self.signals_rate = Rates(), Rates()
 
     # ---- the run ------------------------------------------------------------------------------
@@ -132,6 +133,8 @@ class SoakSession:
         return result
 
     def _market_s(self) -> float | None:
+        if self.end_market_s is not None:
+            return self.end_market_s
         return self.clock.market_s() if self.clock.started else None
 
     def _start_sidecars(self) -> None:
@@ -253,6 +256,7 @@ class SoakSession:
             self.observer.polling = False          # a stopping stage is not an unhealthy one
             self.observer.fast_tick_s = 0.05
         self.end_event_ms = self.clock.event_ms() if self.clock.started else None
+        self.end_market_s = self._market_s()
         if self.proc.poll() is None:
             self.stop_signal = send_stop(self.proc)
             self.times["stop_sent_ms"] = now_ms()
