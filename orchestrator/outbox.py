@@ -125,6 +125,13 @@ class Outbox:
         if part.bytes >= self.max_file_bytes:
             self._publish_current()
 
+    def roll(self, ts_ms: int) -> None:
+        """Event time has reached `ts_ms`: publish the open file if its minute is over, even
+        when no new event arrives to trigger the rollover."""
+        part = self._current
+        if part is not None and ts_ms // MINUTE_MS > part.minute:
+            self._publish_current()
+
     def sync(self) -> None:
         """Make every append so far durable without publishing."""
         if self._current is not None and self._current.unsynced:

@@ -60,6 +60,8 @@ class BrokerStage(Stage):
             ts_ms = record.get("ts_ms") if isinstance(record, dict) else None
             if isinstance(ts_ms, int):
                 self._last_signal_ms = max(ts_ms, self._last_signal_ms or ts_ms)
+        if self._last_signal_ms is not None:
+            self.outbox.roll(self._last_signal_ms)  # the minute is over for every signal, too
         self._uncommitted |= bool(records)
         now = time.monotonic()
         if self._uncommitted and now >= self._next_commit:

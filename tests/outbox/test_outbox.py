@@ -41,6 +41,16 @@ def test_rotates_when_the_minute_rolls_over(tmp_path: Path) -> None:
     assert files == [2, 2]
 
 
+def test_roll_publishes_a_finished_minute_without_a_new_event(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path)
+    outbox.append(make_event(0, BASE_TS_MS + 5_000))
+    outbox.roll(BASE_TS_MS + 59_999)
+    assert list((tmp_path / "ready").iterdir()) == []
+    outbox.roll(BASE_TS_MS + MINUTE_MS)
+    assert [seq_of(e) for e in scan_ready(tmp_path).events] == [0]
+    assert list((tmp_path / "spool").iterdir()) == []
+
+
 def test_rotates_at_the_size_threshold(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path, max_file_bytes=10_000)
     for seq in range(100):
