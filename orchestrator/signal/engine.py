@@ -61,8 +61,7 @@ class SignalEngine:
             if kind == "bookTicker":
                 self._on_book_ticker(data)
             elif kind == "depthUpdate":
-                self.counters["depthUpdate"] += 1
-                self._seen(int(data["E"]))
+                self._on_depth(data)
             else:
                 self.counters["other"] += 1
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -91,7 +90,21 @@ class SignalEngine:
         self.counters["bookTicker"] += 1
         self._seen(ts_ms)
         feats.on_quote(quote)
-        feats.evict(ts_ms)
+
+    def _on_depth(self, data: dict) -> None:
+        feats = self.features(data["s"])
+        update_id = int(data["u"])
+        ts_ms = int(data.get("T") or data["E"])
+        bids, asks = data["b"], data["a"]
+        if not isinstance(bids, list) or not isinstance(asks, list):
+            raise TypeError("depthUpdate fields b and a must be lists")
+        if feats.last_depth_u is not None and update_id <= feats.last_depth_u:
+            self.counters["replayed_skipped"] += 1
+            return
+        feats.last_depth_u = update_id
+        self.counters["depthUpdate"] += 1
+        self._seen(ts_ms)
+        feats.on_depth(ts_ms, bids, asks)
 
     def _on_agg_trade(self, data: dict) -> dict | None:
         symbol = data["s"]
@@ -127,10 +140,14 @@ class SignalEngine:
         warm = min(len(feats.ofi_z), len(feats.cvd_z)) >= cfg.warmup_samples
         ofi_z = feats.ofi_z.z(ofi, cfg.z_clip)
         cvd_z = feats.cvd_z.z(cvd, cfg.z_clip)
-        feats.ofi_z.observe(ts_ms, ofi)
-        feats.cvd_z.observe(ts_ms, cvd)
+        passive, trade_flow = feats.passive_flow(), feats.trade_flow.total
+        passive_z = feats.passive_z.scaled(passive, cfg.z_clip)
+        trade_flow_z = feats.trade_flow_z.scaled(trade_flow, cfg.z_clip)
+        for rolling, value in ((feats.ofi_z, ofi), (feats.cvd_z, cvd),
+                               (feats.passive_z, passive), (feats.trade_flow_z, trade_flow)):
+            rolling.observe(ts_ms, value)
         feats.update_baseline(ts_ms)
-        feats.agreement.add(ts_ms, agreement(ofi_z, cvd_z))
+        feats.agreement.add(ts_ms, agreement(passive_z, trade_flow_z))
         consistency = min(1.0, max(0.0, feats.agreement.mean()))
         quote = feats.quote
         quote_age = None if quote is None else max(0, ts_ms - quote.ts_ms)
@@ -139,8 +156,9 @@ class SignalEngine:
         score = cfg.ofi_weight * ofi_z + (1.0 - cfg.ofi_weight) * cvd_z
         regime = classify_regime(warm, feats.activity_ratio(), consistency, cfg)
         gating = gate(warm=warm, quote_age_ms=quote_age, bid_px=bid, ask_px=ask,
-                      consistency=consistency, cfg=cfg)
-        confirm, strong = decide(gating, score, regime, cfg)
+                      regime=regime, consistency=consistency, cfg=cfg)
+        feats.score_quantile.add(ts_ms, abs(score))
+        confirm, strong = decide(gating, score, regime, feats.score_quantile.value(), cfg)
         self.counters["signals"] += 1
         self.gating_counts[gating] += 1
         row = {

@@ -10,7 +10,11 @@ OFI (Cont, Kukanov & Stoikov 2014), from consecutive best bid/ask quotes n-1 -> 
 CVD over the same window: sum of signed aggTrade quantities, +q when the taker bought
 (`m` false) and -q when the taker sold (`m` true: the buyer was the maker).
 
-Both are z-scored against a rolling history (windows.RollingZ). Activity (traded quantity per
+Passive flow (depth.py): multi-level order flow of the top levels from diff-depth updates,
+net of the trades' own consumption, over flow_window_ms; consistency compares it with the trade
+flow (CVD) over the same window.
+
+All of them are z-scored against a rolling history (windows.RollingZ). Activity (traded quantity per
 second over W) is compared with a slow exponential baseline to classify the regime.
 """
 
@@ -19,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.signal.config import SignalConfig
-from orchestrator.signal.windows import RollingZ, WindowSum
+from orchestrator.signal.depth import DepthFlow
+from orchestrator.signal.windows import RollingQuantile, RollingZ, WindowSum
 
 
 @dataclass
@@ -58,35 +63,55 @@ class SymbolFeatures:
         self.quote: Quote | None = None
         self.ofi = WindowSum(cfg.feature_window_ms)
         self.cvd = WindowSum(cfg.feature_window_ms)
-        self.volume = WindowSum(cfg.feature_window_ms)
+        self.volume = WindowSum(cfg.flow_window_ms)
+        self.score_quantile = RollingQuantile(cfg.strong_window_ms, cfg.strong_quantile)
         self.agreement = WindowSum(cfg.consistency_window_ms)
+        self.depth = DepthFlow(cfg.depth_levels)
+        self.passive = WindowSum(cfg.flow_window_ms)        # depth flow, for consistency
+        self.trade_flow = WindowSum(cfg.flow_window_ms)     # CVD over the same window
         self.ofi_z = RollingZ(cfg.z_sample_ms, cfg.z_window_samples)
         self.cvd_z = RollingZ(cfg.z_sample_ms, cfg.z_window_samples)
+        self.passive_z = RollingZ(cfg.z_sample_ms, cfg.z_window_samples)
+        self.trade_flow_z = RollingZ(cfg.z_sample_ms, cfg.z_window_samples)
         self.activity_baseline: float | None = None
         self.baseline_bucket: int | None = None
         self.last_agg_id: int | None = None
         self.last_book_u: int | None = None
+        self.last_depth_u: int | None = None
 
     # ---- updates ------------------------------------------------------------------------
     def on_quote(self, quote: Quote) -> None:
         if self.quote is not None:
             self.ofi.add(quote.ts_ms, ofi_contribution(self.quote, quote))
+            self.ofi.evict(quote.ts_ms)
         self.quote = quote
 
+    def on_depth(self, ts_ms: int, bids: list, asks: list) -> None:
+        self.passive.add(ts_ms, self.depth.apply(bids, asks))
+        self.passive.evict(ts_ms)       # the other windows are evicted at each trade
+
     def on_trade(self, ts_ms: int, qty: float, buyer_is_maker: bool) -> None:
-        self.cvd.add(ts_ms, signed_trade_qty(qty, buyer_is_maker))
+        signed = signed_trade_qty(qty, buyer_is_maker)
+        self.cvd.add(ts_ms, signed)
+        self.trade_flow.add(ts_ms, signed)
         self.volume.add(ts_ms, qty)
         self.evict(ts_ms)
+
+    def passive_flow(self) -> float:
+        """Depth flow net of the trades' own consumption of the top levels."""
+        return self.passive.total - self.trade_flow.total
 
     def evict(self, now_ms: int) -> None:
         self.ofi.evict(now_ms)
         self.cvd.evict(now_ms)
         self.volume.evict(now_ms)
         self.agreement.evict(now_ms)
+        self.passive.evict(now_ms)
+        self.trade_flow.evict(now_ms)
 
     # ---- derived ------------------------------------------------------------------------
     def activity_per_s(self) -> float:
-        return self.volume.total * 1000.0 / self.cfg.feature_window_ms
+        return self.volume.total * 1000.0 / self.cfg.flow_window_ms
 
     def update_baseline(self, ts_ms: int) -> None:
         """EWMA of activity, one step per z-sample bucket (alpha from the half-life)."""
@@ -114,17 +139,24 @@ class SymbolFeatures:
             "quote": None if q is None else [q.bid_px, q.bid_qty, q.ask_px, q.ask_qty, q.ts_ms],
             "ofi": self.ofi.to_state(), "cvd": self.cvd.to_state(),
             "volume": self.volume.to_state(), "agreement": self.agreement.to_state(),
+            "score_quantile": self.score_quantile.to_state(),
             "ofi_z": self.ofi_z.to_state(), "cvd_z": self.cvd_z.to_state(),
+            "passive": self.passive.to_state(), "trade_flow": self.trade_flow.to_state(),
+            "passive_z": self.passive_z.to_state(), "trade_flow_z": self.trade_flow_z.to_state(),
+            "depth": self.depth.to_state(),
             "activity_baseline": self.activity_baseline, "baseline_bucket": self.baseline_bucket,
             "last_agg_id": self.last_agg_id, "last_book_u": self.last_book_u,
+            "last_depth_u": self.last_depth_u,
         }
 
     def load_state(self, state: dict) -> None:
         q = state["quote"]
         self.quote = None if q is None else Quote(q[0], q[1], q[2], q[3], int(q[4]))
-        for name in ("ofi", "cvd", "volume", "agreement", "ofi_z", "cvd_z"):
+        for name in ("ofi", "cvd", "volume", "agreement", "score_quantile", "ofi_z", "cvd_z", "passive", "trade_flow",
+                     "passive_z", "trade_flow_z", "depth"):
             getattr(self, name).load_state(state[name])
         self.activity_baseline = state["activity_baseline"]
         self.baseline_bucket = state["baseline_bucket"]
         self.last_agg_id = state["last_agg_id"]
         self.last_book_u = state["last_book_u"]
+        self.last_depth_u = state["last_depth_u"]

@@ -8,17 +8,22 @@ Gating reasons, first match wins (the order is the precedence):
     stale_data      the last best quote is older than stale_ms (event time) at this trade
     invalid_book    best ask <= best bid, or a non-positive price
     wide_spread     (ask - bid) / mid * 1e4 > max_spread_bps
+    low_activity    regime quiet: traded volume rate < quiet_activity_ratio x its baseline
+                    (flows are too thin to agree or disagree meaningfully)
     low_consistency consistency < min_consistency
     ok              none of the above
 confirm = gating == ok and |score| >= confirm_z
-strong  = confirm and |score| >= strong_z and regime != quiet
+strong  = confirm and |score| >= Q(strong_quantile) of |score| over the
+          last strong_window_ms (this record included): strong is the top of the recent score
+          distribution, so strong_ratio stays steady minute to minute in a steady market
 """
 
 from __future__ import annotations
 
 from orchestrator.signal.config import SignalConfig
 
-GATING_REASONS = ("warmup", "stale_data", "invalid_book", "wide_spread", "low_consistency", "ok")
+GATING_REASONS = ("warmup", "stale_data", "invalid_book", "wide_spread", "low_activity",
+                  "low_consistency", "ok")
 REGIMES = ("warmup", "quiet", "normal", "active", "choppy")
 
 
@@ -49,7 +54,7 @@ def classify_regime(warm: bool, activity_ratio: float, consistency: float,
 
 
 def gate(*, warm: bool, quote_age_ms: int | None, bid_px: float, ask_px: float,
-         consistency: float, cfg: SignalConfig) -> str:
+         regime: str, consistency: float, cfg: SignalConfig) -> str:
     """The one gating reason of a record (see the module docstring for the order)."""
     if not warm or quote_age_ms is None:
         return "warmup"
@@ -59,13 +64,17 @@ def gate(*, warm: bool, quote_age_ms: int | None, bid_px: float, ask_px: float,
         return "invalid_book"
     if spread_bps(bid_px, ask_px) > cfg.max_spread_bps:
         return "wide_spread"
+    if regime == "quiet":
+        return "low_activity"
     if consistency < cfg.min_consistency:
         return "low_consistency"
     return "ok"
 
 
-def decide(gating: str, score: float, regime: str, cfg: SignalConfig) -> tuple[bool, bool]:
-    """(confirm, strong) for a record."""
+def decide(gating: str, score: float, regime: str, strong_edge: float | None,
+           cfg: SignalConfig) -> tuple[bool, bool]:
+    """(confirm, strong) for a record; strong_edge: the rolling quantile of |score|."""
     confirm = gating == "ok" and abs(score) >= cfg.confirm_z
-    strong = confirm and abs(score) >= cfg.strong_z and regime != "quiet"
+    strong = (confirm and strong_edge is not None
+              and abs(score) >= strong_edge)
     return confirm, strong
