@@ -55,6 +55,10 @@ def signed_trade_qty(qty: float, buyer_is_maker: bool) -> float:
     return -qty if buyer_is_maker else qty
 
 
+STATE_PARTS = ("ofi", "cvd", "volume", "agreement", "score_quantile", "ofi_z", "cvd_z",
+               "passive", "trade_flow", "passive_z", "trade_flow_z", "depth")
+
+
 class SymbolFeatures:
     """Every piece of per-symbol state the signal computation needs; JSON-serialisable."""
 
@@ -152,8 +156,7 @@ class SymbolFeatures:
     def load_state(self, state: dict) -> None:
         q = state["quote"]
         self.quote = None if q is None else Quote(q[0], q[1], q[2], q[3], int(q[4]))
-        for name in ("ofi", "cvd", "volume", "agreement", "score_quantile", "ofi_z", "cvd_z", "passive", "trade_flow",
-                     "passive_z", "trade_flow_z", "depth"):
+        for name in STATE_PARTS:
             getattr(self, name).load_state(state[name])
         self.activity_baseline = state["activity_baseline"]
         self.baseline_bucket = state["baseline_bucket"]
