@@ -1,7 +1,8 @@
 """D2 health: every stage healthy in >= 98 % of the harness's own polls of /health.
 
 Computed from the harness's poll log (observations.health.samples_file, one line per poll:
-{t_ms, market_s, ok, stages: {stage: healthy}}), counting only polls outside the fault
+{t_ms, market_s, ok, stages: {stage: healthy}}), counting only polls between the first
+all-healthy poll (start-up is not judged here) and the stop signal, and outside the fault
 windows plus a settle margin -- a stage SIGKILLed on purpose is not a health failure; one that
 stays down after the margin is. A poll that got no answer counts as unhealthy for every stage.
 In LIVE mode the pipeline's /health applies its strict freshness window, so a stale feed shows
@@ -49,7 +50,12 @@ def check_D2(run: RunEvidence, t: Thresholds) -> ItemResult:
                     | set(obs["health"].get("per_stage") or {}))
     if not stages:
         return unknown("D2", "no poll named any stage", evidence=[rel])
-    outside = [p for p in polls if not _in_spans(p.get("market_s"), spans)]
+    pipe = obs["pipeline"]
+    begin, end = pipe.get("healthy_ms"), pipe.get("stop_sent_ms")
+    if begin is None:
+        return failed("D2", "the pipeline never became healthy", 0, t.health_min_pct, [rel])
+    running = [p for p in polls if begin <= p.get("t_ms", 0) <= (end or float("inf"))]
+    outside = [p for p in running if not _in_spans(p.get("market_s"), spans)]
     return combine("D2", [_stage_share(stage, outside, t, rel) for stage in stages])
 
 

@@ -6,11 +6,12 @@ healthy again under a new pid. The restart policy is checked as a sequence: each
 supervisor reports in restart_backoff_pattern must follow the declared policy
 (initial_delay_s * factor**n, capped at max_delay_s) within a tolerance, and the observed
 kill-to-new-pid time may not beat the declared delay. "No event lost" is reconciled by
-element: the aggTrade ids harvest accepted must equal those signal consumed, per symbol.
+element over the durable market handoff (see `_no_event_lost`).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pytest_soak.checks._common import dig, interrupted, need
@@ -41,7 +42,7 @@ def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
     parts += [_recorded(manifest, stage, sum(1 for f in kills if f.get("target") == stage))
               for stage in stages]
     parts.append(_policy(run, manifest, obs, stages, t))
-    parts.append(_no_event_lost(manifest))
+    parts.append(_no_event_lost(run, manifest))
     return combine("D9", parts)
 
 
@@ -149,19 +150,61 @@ def _ids(section: Any) -> dict | None:
     return ids if isinstance(ids, dict) else None
 
 
-def _no_event_lost(manifest: dict) -> ItemResult:
+def handoff_aggtrade_ids(run: RunEvidence) -> dict[str, list[int]] | None:
+    """Per symbol, the aggTrade ids durably in handoff/market (what harvest handed on)."""
+    segments = sorted((run.run_dir / "handoff" / "market").glob("*.jsonl"))
+    if not segments:
+        return None
+    out: dict[str, list[int]] = {}
+    for seg in segments:
+        with open(seg, "rb") as handle:
+            for line in handle:
+                if b'"aggTrade"' not in line or not line.endswith(b"\n"):
+                    continue
+                try:
+                    data = json.loads(line).get("data") or {}
+                except ValueError:
+                    continue
+                if data.get("e") == "aggTrade" and isinstance(data.get("a"), int):
+                    out.setdefault(str(data.get("s")), []).append(data["a"])
+    return out
+
+
+def _no_event_lost(run: RunEvidence, manifest: dict) -> ItemResult:
+    """Element reconciliation over the market handoff.
+
+    harvest's claim (accepted ids) must match the durable log, and every id in the log up to
+    the last one signal consumed must have been consumed exactly once. Ids after that are
+    still durably in the log (signal stops before harvest at shutdown): pending, not lost.
+    """
     accepted = _ids(manifest.get("harvester_metrics"))
     consumed = _ids(manifest.get("signal_metrics"))
+    evidence = [MANIFEST, "handoff/market"]
     if accepted is None or consumed is None:
         return unknown("no event lost", "harvester_metrics/signal_metrics carry no aggtrade_ids "
-                       "to reconcile", evidence=[MANIFEST])
-    if not accepted:
-        return unknown("no event lost", "harvest accepted no aggTrade", evidence=[MANIFEST])
-    diff = {sym: (accepted.get(sym), consumed.get(sym))
-            for sym in set(accepted) | set(consumed) if accepted.get(sym) != consumed.get(sym)}
-    if diff:
-        return failed("no event lost", f"aggTrade ids accepted by harvest differ from those "
-                      f"signal consumed: {diff}", diff, {}, [MANIFEST])
-    total = sum(int((v or {}).get("count", 0)) for v in accepted.values())
-    return passed("no event lost", f"signal consumed exactly the {total} aggTrades harvest "
-                  "accepted", total, total, [MANIFEST])
+                       "to reconcile", evidence=evidence)
+    durable = handoff_aggtrade_ids(run)
+    if durable is None:
+        return unknown("no event lost", "no handoff/market log to reconcile with",
+                       evidence=evidence)
+    if not any(durable.values()):
+        return unknown("no event lost", "harvest handed on no aggTrade", evidence=evidence)
+    problems, pending = [], 0
+    for symbol, ids in sorted(durable.items()):
+        unique = sorted(set(ids))
+        claim = accepted.get(symbol) or {}
+        if claim.get("count") != len(unique):
+            problems.append(f"{symbol}: harvest claims {claim.get('count')} accepted, "
+                            f"the handoff holds {len(unique)}")
+        got = consumed.get(symbol) or {}
+        upto = [i for i in unique if i <= got.get("last", -1)]
+        if got.get("count") != len(upto) or (upto and got.get("first") != upto[0]):
+            problems.append(f"{symbol}: {len(upto)} ids in the handoff up to {got.get('last')}, "
+                            f"signal consumed {got.get('count')}")
+        pending += len(unique) - len(upto)
+    total = sum(len(set(v)) for v in durable.values())
+    if problems:
+        return failed("no event lost", "; ".join(problems[:3]), len(problems), 0, evidence)
+    return passed("no event lost", f"all {total} aggTrades accounted for: consumed once each, "
+                  f"{pending} still durable in the handoff after signal stopped", total, total,
+                  evidence)

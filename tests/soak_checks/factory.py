@@ -256,6 +256,7 @@ def good_run(root: Path) -> Path:
     write_jsonl(run / "sinks/signals.jsonl", rows)
     write_sqlite(run / "sinks/signals.sqlite", rows)
     write_jsonl(run / "handoff/signals/00000000.jsonl", rows)
+    write_jsonl(run / "handoff/market/00000001.jsonl", market_records())
     write_jsonl(run / "outbox/ready/0001.jsonl",
                 [outbox_event(1, rows[0]["row_id"]), outbox_event(2, rows[3]["row_id"])])
     (run / "outbox/spool").mkdir(parents=True)
@@ -337,3 +338,12 @@ def harvester_metrics(ids: dict) -> dict:
             "reconnect_count": counter(wall(61), wall(62)),
             "substream_timeout_detected": counter(), "resync_count": counter(),
             "malformed_count": counter(), "events_out": 1000, "aggtrade_ids": ids}
+
+
+def market_records() -> list[dict]:
+    """aggTrades in handoff/market matching harvest's/signal's aggtrade_ids in the manifest."""
+    out = []
+    for symbol, ids in (("BTCUSDT", range(1, 501)), ("ETHUSDT", range(7, 307))):
+        out += [{"recv_ms": wall(i), "stream": f"{symbol.lower()}@aggTrade",
+                 "data": {"e": "aggTrade", "s": symbol, "a": i, "E": ev(i)}} for i in ids]
+    return out

@@ -147,6 +147,9 @@ CASES = [
     ("D9", "unknown", OBS, lambda doc: doc.update(
         faults=[f for f in doc["faults"] if f["kind"] != "kill_stage"])),
     ("D9", "unknown", OBS, _set("restarts", [])),
+    ("D9", "unknown", None, lambda d: shutil.rmtree(d / "handoff/market")),
+    ("D9", "fail", None, lambda d: write_jsonl(d / "handoff/market/00000002.jsonl", [
+        {"stream": "btcusdt@aggTrade", "data": {"e": "aggTrade", "s": "BTCUSDT", "a": 9999}}])),
     ("D10", "fail", MAN, lambda doc: doc["shutdown_order"].reverse()),
     ("D10", "fail", OBS, _set("shutdown.observed_order", ["harvest", "signal", "broker",
                                                          "report"])),
