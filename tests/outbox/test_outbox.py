@@ -27,6 +27,18 @@ def test_10k_events_each_in_ready_exactly_once(tmp_path: Path) -> None:
     assert len(scan.files) == outbox.stats.published_files > 2
 
 
+def test_fsync_every_n_appends_and_before_publishing(tmp_path: Path) -> None:
+    durable: list[int] = []
+    outbox = Outbox(tmp_path, fsync_every=10, on_durable=durable.append)
+    for seq in range(25):
+        outbox.append(make_event(seq, BASE_TS_MS))
+    assert durable == [10, 20] and outbox.stats.fsyncs == 2
+    outbox.flush()
+    assert durable == [10, 20, 25]  # the last 5 are fsynced before the rename
+    with pytest.raises(ValueError, match="fsync_every"):
+        Outbox(tmp_path / "x", fsync_every=0)
+
+
 def test_rotates_when_the_minute_rolls_over(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path)
     outbox.append(make_event(0, BASE_TS_MS + 1_000))
