@@ -199,10 +199,10 @@ class FeedEngine:
                 data[key] += self.offset_ms
         kind = data.get("e")
         if kind == "depthUpdate":
-            before = self.id_offset.get(symbol, 0)
-            after = before + self.pending_gap.pop(symbol, 0)
-            self.id_offset[symbol] = after
-            for key, shift in (("U", after), ("u", after), ("pu", before)):
+            # a gap: ids jump as if `skip` updates happened unseen, so pu != the previous u
+            shift = self.id_offset.get(symbol, 0) + self.pending_gap.pop(symbol, 0)
+            self.id_offset[symbol] = shift
+            for key in ("U", "u", "pu"):
                 if isinstance(data.get(key), int):
                     data[key] += shift
         elif kind == "bookTicker" and isinstance(data.get("u"), int):
