@@ -133,6 +133,8 @@ class Broker:
     def handle(self, signal: dict) -> list[dict]:
         """Process one signal record; the events written to the outbox."""
         self.metrics.totals["signals_read"] += 1
+        if not isinstance(signal, dict):
+            return self._malformed(signal, TypeError("a signal record must be a JSON object"))
         try:
             if not self.precheck.eligible(signal):
                 return []

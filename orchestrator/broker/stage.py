@@ -22,6 +22,7 @@ from orchestrator.stage import Stage, now_ms
 
 CONSUMER = "broker"
 METRICS_INTERVAL_S = 1.0
+DRAIN_BUDGET_S = 2.0     # at stop, keep reading signals already in the topic this long at most
 
 
 def metrics_path(run_dir: Path) -> Path:
@@ -54,6 +55,17 @@ class BrokerStage(Stage):
                       len(self.broker.done), self.outbox.recovery)
 
     def step(self) -> bool:
+        did_work = self._process_batch()
+        now = time.monotonic()
+        if self._uncommitted and now >= self._next_commit:
+            self._commit()
+            self._next_commit = now + self.commit_interval_s
+        if now >= self._next_metrics:
+            self.write_metrics_file(durable=False)
+            self._next_metrics = now + METRICS_INTERVAL_S
+        return did_work
+
+    def _process_batch(self) -> bool:
         records = self.reader.read(self.batch_max_records)
         for record in records:
             self.broker.handle(record)
@@ -63,13 +75,6 @@ class BrokerStage(Stage):
         if self._last_signal_ms is not None:
             self.outbox.roll(self._last_signal_ms)  # the minute is over for every signal, too
         self._uncommitted |= bool(records)
-        now = time.monotonic()
-        if self._uncommitted and now >= self._next_commit:
-            self._commit()
-            self._next_commit = now + self.commit_interval_s
-        if now >= self._next_metrics:
-            self.write_metrics_file(durable=False)
-            self._next_metrics = now + METRICS_INTERVAL_S
         return bool(records)
 
     def _commit(self) -> None:
@@ -78,6 +83,10 @@ class BrokerStage(Stage):
         self._uncommitted = False
 
     def flush(self) -> None:
+        # The signal stage stops after the broker: take what it has written so far.
+        deadline = time.monotonic() + DRAIN_BUDGET_S
+        while time.monotonic() < deadline and self._process_batch():
+            pass
         self.outbox.flush()      # publish everything to ready/
         if self._uncommitted:
             self.reader.commit()

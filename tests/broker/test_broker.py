@@ -121,8 +121,9 @@ def test_a_malformed_signal_is_counted_and_survived(tmp_path: Path,
     assert broker.handle({"confirm": True, "side": "buy"}) == []
     assert broker.handle({"confirm": True, "symbol": "BTCUSDT", "row_id": "x", "ts_ms": "soon"}) \
         == []
+    assert broker.handle(["not", "an", "object"]) == []
     assert len(broker.handle(make_signal(1))) == 2
-    assert broker.malformed_signals == 2
+    assert broker.malformed_signals == 3
     assert sum("malformed signal" in r.message for r in caplog.records) == 1
 
 
