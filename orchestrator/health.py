@@ -34,6 +34,8 @@ def stage_state(sp: StageProcess, heartbeat_timeout_s: float, startup_timeout_s:
                 fresh: dict[str, Any]) -> str:
     if sp.stopped:
         return "stopped"
+    if not sp.pids:
+        return "starting"                       # not spawned yet (waits for its upstream)
     if sp.tracker.gave_up or not sp.alive:
         return "unhealthy"
     if (sp.heartbeat_age_s() or 0.0) > heartbeat_timeout_s:

@@ -59,7 +59,10 @@ class ResourceSampler:
 
     def sample_once(self, out: Any) -> None:
         rows = []
-        for label, pid in self._processes().items():
+        current = self._processes()
+        for gone in set(self._handles) - set(current.values()):
+            del self._handles[gone]                # restarted stages: drop the old handle
+        for label, pid in current.items():
             row = self._sample(label, pid)
             if row:
                 rows.append(row)
