@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pytest_soak.evidence_loader import OBSERVATIONS, RunEvidence
+from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence
 from pytest_soak.verdict import ItemResult, failed, unknown
 
 
@@ -24,6 +24,30 @@ def need(run: RunEvidence, rel: str, item: str, missing_fails: bool = False
     if state.state == "missing" and not missing_fails or harness_side:
         return None, unknown(item, state.describe(), evidence=[rel])
     return None, failed(item, state.describe(), evidence=[rel])
+
+
+def need_manifest(run: RunEvidence, item: str, sections: tuple[str, ...]
+                  ) -> tuple[Any, ItemResult | None]:
+    """run_manifest.json for an item that reads only `sections` of it.
+
+    A violation inside one of those sections fails the item (naming the JSON path); one
+    elsewhere is D6's business and does not hide this item's own evidence.
+    """
+    state = run.file(MANIFEST)
+    if state.state != "invalid" or not isinstance(state.doc, dict):
+        return need(run, MANIFEST, item)
+    mine = [p for p in state.problems if _about(p, sections)]
+    if mine:
+        return None, failed(item, f"{MANIFEST} is invalid: " + "; ".join(mine[:3]),
+                            evidence=[MANIFEST])
+    return state.doc, None
+
+
+def _about(problem: str, sections: tuple[str, ...]) -> bool:
+    path, _, message = problem.partition(": ")
+    if path == "$":
+        return any(f"'{s}'" in message for s in sections)
+    return any(path == f"$.{s}" or path.startswith((f"$.{s}.", f"$.{s}[")) for s in sections)
 
 
 def dig(doc: Any, path: str, default: Any = None) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_soak.checks._common import dig, interrupted, need, to_ms
+from pytest_soak.checks._common import dig, interrupted, need, need_manifest, to_ms
 from pytest_soak.checks.thresholds import RULE_ALIASES, Thresholds
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence, Window
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
@@ -44,7 +44,7 @@ def check_D3(run: RunEvidence, t: Thresholds) -> ItemResult:
     stop = interrupted(run, "D3")
     if stop:
         return stop
-    manifest, why = need(run, MANIFEST, "D3")
+    manifest, why = need_manifest(run, "D3", ("alerts",))
     if why:
         return why
     alerts = manifest.get("alerts")

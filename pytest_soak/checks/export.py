@@ -10,7 +10,7 @@ push must be no older than `pushgateway_fresh_s` (market seconds) before the sto
 
 from __future__ import annotations
 
-from pytest_soak.checks._common import dig, interrupted, need
+from pytest_soak.checks._common import dig, interrupted, need, need_manifest
 from pytest_soak.checks.aggregates import per_symbol, sink_aggregates
 from pytest_soak.checks.store_view import store_view
 from pytest_soak.checks.thresholds import Thresholds
@@ -27,7 +27,7 @@ def check_D4(run: RunEvidence, t: Thresholds) -> ItemResult:
     stop = interrupted(run, "D4")
     if stop:
         return stop
-    manifest, why = need(run, MANIFEST, "D4")
+    manifest, why = need_manifest(run, "D4", ("timeseries_export",))
     if why:
         return why
     export = manifest.get("timeseries_export")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_soak.checks._common import interrupted, need
+from pytest_soak.checks._common import interrupted, need, need_manifest
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
@@ -77,7 +77,7 @@ def check_D7(run: RunEvidence, t: Thresholds) -> ItemResult:
     stop = interrupted(run, "D7")
     if stop:
         return stop
-    manifest, why = need(run, MANIFEST, "D7")
+    manifest, why = need_manifest(run, "D7", ("harvester_metrics",))
     if why:
         return why
     hm = manifest.get("harvester_metrics")

@@ -9,7 +9,7 @@ lines found (lost = claimed - found). No event at all is unknown.
 
 from __future__ import annotations
 
-from pytest_soak.checks._common import interrupted, need
+from pytest_soak.checks._common import interrupted, need_manifest
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.evidence_loader import MANIFEST, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
@@ -29,7 +29,7 @@ def check_D12(run: RunEvidence, t: Thresholds) -> ItemResult:
     if not scan.events and not scan.invalid:
         return unknown("D12", "the outbox holds no event (was any signal confirmed?)",
                        0, None, [READY])
-    manifest, _why = need(run, MANIFEST, "D12")
+    manifest, _why = need_manifest(run, "D12", ("executor_metrics",))
     return combine("D12", [_clean(scan), _claimed(scan, manifest), _known_signals(run, scan)])
 
 

@@ -9,7 +9,7 @@ manifest that under-reports by a factor is caught.
 
 from __future__ import annotations
 
-from pytest_soak.checks._common import interrupted, need
+from pytest_soak.checks._common import interrupted, need, need_manifest
 from pytest_soak.checks.leaks import leak_figures
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence
@@ -25,7 +25,7 @@ def check_D8(run: RunEvidence, t: Thresholds) -> ItemResult:
     stop = interrupted(run, "D8")
     if stop:
         return stop
-    manifest, why = need(run, MANIFEST, "D8")
+    manifest, why = need_manifest(run, "D8", ("resource_usage",))
     if why:
         return why
     res = obs["resources"]

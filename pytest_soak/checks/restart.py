@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pytest_soak.checks._common import dig, interrupted, need
+from pytest_soak.checks._common import dig, interrupted, need, need_manifest
 from pytest_soak.checks.manifest import processes
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, SOURCE_MANIFEST, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
 BOTH = [OBSERVATIONS, MANIFEST]
+SECTIONS = ("status", "restart_backoff_pattern", "restart_policy", "harvester_metrics",
+            "signal_metrics")
 
 
 def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
@@ -30,7 +32,7 @@ def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
     stop = interrupted(run, "D9")
     if stop:
         return stop
-    manifest, why = need(run, MANIFEST, "D9")
+    manifest, why = need_manifest(run, "D9", SECTIONS)
     if why:
         return why
     kills = [f for f in run.faults if f.get("kind") == "kill_stage"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from pytest_soak.checks._common import interrupted, need
+from pytest_soak.checks._common import interrupted, need, need_manifest
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence, read_jsonl
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
@@ -127,7 +127,7 @@ def check_D10(run: RunEvidence, t: Thresholds) -> ItemResult:
     stop = interrupted(run, "D10")
     if stop:
         return stop
-    manifest, why = need(run, MANIFEST, "D10")
+    manifest, why = need_manifest(run, "D10", ("shutdown_order",))
     if why:
         return why
     return combine("D10", [

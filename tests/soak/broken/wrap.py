@@ -1,0 +1,92 @@
+"""A deliberately broken pipeline: the real supervisor (`python -m orchestrator.run`), whose
+evidence this wrapper damages after it exits, the way a buggy pipeline would have written it.
+
+    python tests/soak/broken/wrap.py BREAKAGE -- python -m orchestrator.run ... --run-dir DIR
+
+The harness starts this wrapper as "the pipeline" and sends it SIGINT at the end; the wrapper
+forwards the signal to the real supervisor, waits for it, applies BREAKAGE to DIR and exits
+with the supervisor's exit code. Used only by the honesty tests (tests/soak/test_honesty.py).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from evidence.atomic import write_json_atomic
+
+
+def under_report_rss(run_dir: Path) -> None:
+    """The manifest claims a tenth of the memory the processes really used."""
+    path = run_dir / "run_manifest.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    usage = doc["resource_usage"]
+    usage["max_rss_mb"] = round(usage["max_rss_mb"] / 10, 3)
+    for proc in (usage.get("per_process") or {}).values():
+        proc["max_rss_mb"] = round(proc["max_rss_mb"] / 10, 3)
+    write_json_atomic(path, doc)
+
+
+def lose_rows(run_dir: Path) -> None:
+    """The SQLite sink silently loses a few committed rows."""
+    conn = sqlite3.connect(run_dir / "sinks" / "signals.sqlite")
+    try:
+        conn.execute("DELETE FROM signals WHERE rowid IN "
+                     "(SELECT rowid FROM signals ORDER BY ts_ms LIMIT 3 OFFSET 50)")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def _never_resolve(alerts: list[dict]) -> None:
+    for alert in alerts:
+        alert.update(state="firing", resolved_at=None, resolved_at_ms=None)
+        if "resolve_details" in alert:
+            alert["resolve_details"] = None
+
+
+def unresolved_alert(run_dir: Path) -> None:
+    """Every alert stays firing: resolved_at is never written (manifest and daily reports)."""
+    files = [run_dir / "run_manifest.json", *run_dir.glob("reports/*/summary_*.json")]
+    for path in files:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        _never_resolve(doc.get("alerts") or [])
+        write_json_atomic(path, doc)
+
+
+def intact(run_dir: Path) -> None:
+    """The control: the wrapper itself changes nothing."""
+
+
+BREAKAGES: dict[str, Callable[[Path], None]] = {
+    "under_report_rss": under_report_rss, "lose_rows": lose_rows,
+    "unresolved_alert": unresolved_alert, "intact": intact,
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 4 or argv[1] not in BREAKAGES or "--" not in argv:
+        print(f"usage: wrap.py {{{'|'.join(BREAKAGES)}}} -- COMMAND...", file=sys.stderr)
+        return 2
+    command = argv[argv.index("--") + 1:]
+    run_dir = Path(command[command.index("--run-dir") + 1])
+    child = subprocess.Popen(command)
+
+    def forward(signum: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    code = child.wait()
+    BREAKAGES[argv[1]](run_dir)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

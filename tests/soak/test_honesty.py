@@ -1,0 +1,105 @@
+"""Honesty of the checks: the DoD suite run (through pytester, as a user runs it) against
+deliberately broken pipelines -- each time the right D-test must fail, for the right reason.
+
+Each broken pipeline is the real `python -m orchestrator.run`, either configured wrongly
+(a stage that never restarts, a shutdown in the wrong order) or wrapped by
+tests/soak/broken/wrap.py, which damages the evidence after the supervisor exits (a manifest
+that under-reports RSS, a sink that loses rows, an alert that never resolves). The control
+run uses the same wrapper with nothing damaged and must pass every part the others fail.
+A check that cannot fail is a defect.
+
+Runs are short (5 market minutes at 30x with the reduced schedule tests/soak/broken/
+honesty_schedule.yaml) so the whole module stays within a few minutes of CI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BROKEN = Path(__file__).resolve().parent / "broken"
+REFERENCE = REPO / "fixtures" / "soak" / "reference_pipeline.yaml"
+SCHEDULE = BROKEN / "honesty_schedule.yaml"
+
+pytestmark = pytest.mark.slow
+
+
+def broken_config(tmp_path: Path, breakage: str = "intact", supervisor: dict | None = None
+                  ) -> Path:
+    """The reference pipeline's soak config, wrapped and/or with a supervisor overlay."""
+    spec = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
+    spec["name"] = f"broken reference pipeline ({breakage})"
+    spec["command"] = ["{python}", str(BROKEN / "wrap.py"), breakage, "--", *spec["command"]]
+    if supervisor:
+        spec.setdefault("config_overlay", {})["supervisor"] = supervisor
+    path = tmp_path / f"pipeline_{breakage}.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def soak(pytester: pytest.Pytester, config: Path) -> tuple[pytest.RunResult, dict]:
+    """Run the DoD suite as a user would; return pytest's result and the run's dod.json."""
+    runs = pytester.path / "runs"
+    result = pytester.runpytest_subprocess(
+        str(REPO / "suites" / "soak"), "-p", "no:cacheprovider", "-ra",
+        "--soak-config", str(config), "--soak-schedule", str(SCHEDULE),
+        "--soak-minutes", "5", "--soak-speed", "30", "--soak-run-dir", str(runs),
+        "--soak-keep", "true", "-o", "timeout=240")
+    found = sorted(runs.glob("*/dod.json"))
+    assert found, f"no dod.json written:\n{result.stdout.str()[-3000:]}"
+    return result, json.loads(found[-1].read_text(encoding="utf-8"))
+
+
+def part(dod: dict, item: str, name_start: str) -> dict:
+    for p in dod["items"][item].get("parts", []):
+        if p["name"].startswith(name_start):
+            return p
+    raise AssertionError(f"{item} has no part {name_start!r}: {dod['items'][item]}")
+
+
+def test_control_pipeline_passes_what_the_broken_ones_fail(pytester, tmp_path) -> None:
+    result, dod = soak(pytester, broken_config(tmp_path, "intact"))
+    out = result.stdout.str()
+    assert dod["items"]["D5"]["status"] == "pass", out[-3000:]
+    assert part(dod, "D8", "RSS agreement")["status"] == "pass", dod["items"]["D8"]
+    assert part(dod, "D9", "restart signal")["status"] == "pass", dod["items"]["D9"]
+    assert part(dod, "D10", "manifest order")["status"] == "pass", dod["items"]["D10"]
+    assert part(dod, "D3", "low_consistency")["status"] == "pass", dod["items"]["D3"]
+
+
+def test_a_stage_that_never_restarts_fails_D9(pytester, tmp_path) -> None:
+    config = broken_config(tmp_path, supervisor={"restart": {"max_restarts": 0}})
+    result, dod = soak(pytester, config)
+    result.stdout.fnmatch_lines(["FAILED *test_D9_*", "D9 fail:*never restarted*"])
+    assert part(dod, "D9", "restart signal")["status"] == "fail"
+
+
+def test_a_shutdown_in_the_wrong_order_fails_D10(pytester, tmp_path) -> None:
+    config = broken_config(tmp_path, supervisor={
+        "shutdown_order": ["harvest", "signal", "broker", "report"]})
+    result, dod = soak(pytester, config)
+    result.stdout.fnmatch_lines(["FAILED *test_D10_*",
+                                 "D10 fail:*stopped as harvest -> signal -> broker -> report*"])
+    assert part(dod, "D10", "manifest order")["status"] == "fail"
+
+
+def test_a_manifest_that_under_reports_rss_fails_D8(pytester, tmp_path) -> None:
+    result, dod = soak(pytester, broken_config(tmp_path, "under_report_rss"))
+    result.stdout.fnmatch_lines(["FAILED *test_D8_*", "D8 fail:*manifest disagrees*"])
+    assert part(dod, "D8", "RSS agreement")["status"] == "fail"
+
+
+def test_a_sink_that_loses_rows_fails_D5(pytester, tmp_path) -> None:
+    result, dod = soak(pytester, broken_config(tmp_path, "lose_rows"))
+    result.stdout.fnmatch_lines(["FAILED *test_D5_*", "D5 fail:*only in JSONL*"])
+    assert part(dod, "D5", "row_id sets")["status"] == "fail"
+
+
+def test_an_alert_that_never_resolves_fails_D3(pytester, tmp_path) -> None:
+    result, dod = soak(pytester, broken_config(tmp_path, "unresolved_alert"))
+    result.stdout.fnmatch_lines(["FAILED *test_D3_*", "D3 fail:*low_consistency*never resolved*"])
+    assert part(dod, "D3", "low_consistency")["status"] == "fail"

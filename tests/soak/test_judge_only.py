@@ -1,0 +1,77 @@
+"""Judge-only mode (--soak-from-run DIR) over hand-made run folders: the suite judges an
+existing run without starting anything, writes dod.json, ends its output with the one-line
+reason of each failed item, and fills the Allure results (one result per D-test, labelled with
+its DoD id, with its evidence attached; the run's parameters as the environment)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from soak_checks.factory import good_run, rewrite
+
+REPO = Path(__file__).resolve().parents[2]
+SUITE = str(REPO / "suites" / "soak")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return good_run(tmp_path_factory.mktemp("judge"))
+
+
+@pytest.fixture
+def run_dir(template: Path, tmp_path: Path) -> Path:
+    shutil.copytree(template, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def judge(pytester: pytest.Pytester, run_dir: Path, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(SUITE, "-p", "no:cacheprovider", "-ra",
+                                         "--soak-from-run", str(run_dir), *args)
+
+
+def test_a_good_run_passes_and_fills_the_allure_results(pytester, run_dir) -> None:
+    alluredir = pytester.path / "allure"
+    result = judge(pytester, run_dir, "--alluredir", str(alluredir))
+    result.assert_outcomes(passed=12)
+    result.stdout.fnmatch_lines(["*DoD verdict of unit-run: PASS*"])
+    dod = json.loads((run_dir / "dod.json").read_text())
+    assert dod["verdict"] == "pass" and sorted(dod["items"]) == sorted(
+        f"D{n}" for n in range(1, 13))
+    results = [json.loads(p.read_text()) for p in alluredir.glob("*-result.json")]
+    labels = sorted(next(lab["value"] for lab in r["labels"] if lab["name"] == "dod")
+                    for r in results)
+    assert labels == sorted(f"D{n}" for n in range(1, 13))
+    for r in results:
+        names = {a["name"] for a in r.get("attachments", [])}
+        assert {"harness_observations.json", "run_manifest.json", "fault history"} <= names, r
+        assert r["steps"], "the session's phases are steps"
+        assert r["description"]
+    plotted = {a["name"] for r in results for a in r.get("attachments", [])}
+    assert {"rss.png", "health.png", "alerts.png", "export.png", "events.png"} <= plotted
+    env = (alluredir / "environment.properties").read_text()
+    assert "run_id=unit-run" in env and "sink=dual" in env
+
+
+def test_a_failed_item_ends_the_output_with_its_reason(pytester, run_dir) -> None:
+    rewrite(run_dir, "run_manifest.json", lambda m: m["resource_usage"].update(max_rss_mb=4.0))
+    result = judge(pytester, run_dir)
+    assert result.ret == 1
+    result.assert_outcomes(passed=11, failed=1)
+    result.stdout.fnmatch_lines(["*DoD verdict of unit-run: FAIL (pipeline problem)*",
+                                 "D8 fail: *manifest disagrees with the harness*",
+                                 "dod.json: *"])
+    dod = json.loads((run_dir / "dod.json").read_text())
+    assert (dod["verdict"], dod["failure_kind"]) == ("fail", "pipeline")
+
+
+def test_missing_observations_are_a_harness_problem_never_a_pass(pytester, run_dir) -> None:
+    (run_dir / "harness_observations.json").unlink()
+    result = judge(pytester, run_dir)
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) >= 8
+    dod = json.loads((run_dir / "dod.json").read_text())
+    assert dod["items"]["D1"]["status"] == "unknown"
+    assert dod["verdict"] == "fail"
