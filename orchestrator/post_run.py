@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ class PostRun:
     def summary(self) -> dict[str, Any]:
         return {"finalize": self.finalize, "parity": self.parity}
 
-    def run(self, stage_sections: list[dict[str, Any]]) -> None:
+    def run(self) -> None:
         self._run_finalize()
         self._run_parity()
 
@@ -43,8 +44,10 @@ class PostRun:
                 "--sink", self.opts.sink, "--run-id", self.opts.run_id]
         started = time.monotonic()
         with open(run_dir / "logs" / "report_finalize.log", "ab") as log_file:
+            env = dict(os.environ, SOAK_RUN_ID=self.opts.run_id,
+                       ORCH_SUPERVISOR_PID=str(os.getpid()))
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file,
-                                    stderr=subprocess.STDOUT)
+                                    stderr=subprocess.STDOUT, env=env)
             try:
                 code: int | None = proc.wait(self.timeout_s)
             except subprocess.TimeoutExpired:

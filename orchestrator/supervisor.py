@@ -215,7 +215,7 @@ class Supervisor:
         for name in self.stop_order():
             self._stop_stage(self.stages[name])
         self._refresh_snapshot()
-        self.post_run.run([sp.sections for sp in self.stages.values()])
+        self.post_run.run()
         self.sampler.stop()
         self.phase = "stopped"
         self._refresh_snapshot()
