@@ -163,13 +163,10 @@ class SignalEngine:
         self.gating_counts[gating] += 1
         row = {
             "row_id": row_id_for(symbol, agg_id), "ts_ms": ts_ms, "symbol": symbol,
-            "agg_id": agg_id, "price": price,
-            "mid_px": round((bid + ask) / 2.0, 8) if quote else None,
-            "spread_bps": None if spread is None else round(spread, 4),
-            "ofi": round(ofi, 8), "cvd": round(cvd, 8),
-            "ofi_z": round(ofi_z, 4), "cvd_z": round(cvd_z, 4), "score": round(score, 4),
-            "side": "buy" if score > 0 else "sell" if score < 0 else "flat",
-            "consistency": round(consistency, 4), "confirm": confirm, "strong": strong,
+            "agg_id": agg_id, "price": price, "mid_px": (bid + ask) / 2.0 if quote else None,
+            "spread_bps": spread, "ofi": ofi, "cvd": cvd, "ofi_z": ofi_z, "cvd_z": cvd_z,
+            "score": score, "side": "buy" if score > 0 else "sell" if score < 0 else "flat",
+            "consistency": consistency, "confirm": confirm, "strong": strong,
             "gating": gating, "regime": regime,
         }
         self.last_signal[symbol] = row

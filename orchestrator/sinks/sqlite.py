@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from operator import itemgetter
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ CREATE_TABLE = (f"CREATE TABLE IF NOT EXISTS {SQLITE_TABLE} ("
                 + ", ".join(f"{name} {COLUMN_TYPES.get(name, 'REAL')}" for name in SIGNAL_FIELDS)
                 + ")")
 CREATE_INDEX = f"CREATE INDEX IF NOT EXISTS {SQLITE_TABLE}_ts ON {SQLITE_TABLE}(ts_ms)"
+ROW_VALUES = itemgetter(*SIGNAL_FIELDS)       # row dict -> parameter tuple, in C
 INSERT = (f"INSERT OR IGNORE INTO {SQLITE_TABLE} ({', '.join(SIGNAL_FIELDS)}) "
           f"VALUES ({', '.join('?' for _ in SIGNAL_FIELDS)})")
 
@@ -63,7 +65,7 @@ class SqliteSink(Sink):
             raise ValueError(f"SQLite sink {self.path} is closed")
         if not rows:
             return 0
-        params = [tuple(row[name] for name in SIGNAL_FIELDS) for row in rows]
+        params = list(map(ROW_VALUES, rows))
         new = self._retrying(lambda: self._insert(params))
         self.counters.rows_written += new
         self.counters.duplicates_skipped += len(rows) - new
