@@ -17,6 +17,24 @@ from replay_feed.faults import FaultController
 from replay_feed.streams import parse_path
 
 log = logging.getLogger("replay_feed")
+BATCH = 256
+
+
+async def _send_batch(ws: ServerConnection, frames: list) -> None:
+    async with ws.send_context():
+        for frame in frames:
+            if isinstance(frame, str):
+                ws.protocol.send_text(frame.encode())
+            else:
+                ws.protocol.send_binary(frame)
+        chunks = ws.protocol.data_to_send()
+        if all(chunks):                          # only frame bytes (no end-of-stream marker)
+            ws.transport.write(b"".join(chunks))
+        else:                                    # pragma: no cover - defensive
+            for chunk in chunks:
+                if chunk:
+                    ws.transport.write(chunk)
+    await ws.drain()
 
 
 class WsFrontend:
@@ -52,10 +70,22 @@ class WsFrontend:
             writer.cancel()
 
     async def _write(self, client: Client) -> None:
+        """Send what is queued in batches: one socket write for up to BATCH frames.
+
+        Per-frame `ws.send()` costs a syscall each and capped the feed near 12 000 frames/s;
+        batching through the library's own send context (same framing) removes that."""
         queue, ws = client.queue, client.ws
+        batched = hasattr(ws, "send_context") and hasattr(ws, "protocol")
         try:
             while True:
-                await ws.send(await queue.get())
+                batch = [await queue.get()]
+                while not queue.empty() and len(batch) < BATCH:
+                    batch.append(queue.get_nowait())
+                if batched:
+                    await _send_batch(ws, batch)
+                else:                                    # pragma: no cover - other versions
+                    for frame in batch:
+                        await ws.send(frame)
         except ConnectionClosed:
             pass
 
