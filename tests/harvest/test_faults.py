@@ -91,3 +91,11 @@ def test_pause_all_skips_events_like_an_outage(rig):
 def test_preemptive_reconnect_before_the_connection_age_limit(rig):
     r = rig(harvest={"max_connection_age_s": 1.0})
     wait_for(lambda: r.count("reconnect_count") >= 2, what="age-limit reconnects")
+
+
+def test_legacy_unrouted_endpoint_uses_one_connection(rig):
+    r = rig(feed_cfg={"routed": False})
+    assert [c.name for c in r.harvester.connections] == ["legacy"]
+    assert "/stream?streams=" in r.harvester.connections[0].url
+    assert "/public" not in r.harvester.connections[0].url
+    wait_for(lambda: r.harvester.aggtrade_ids.ids, what="aggTrades over the legacy path")

@@ -80,3 +80,35 @@ def test_bad_feed_config_exits_2_naming_the_key(tmp_path, feed):
                              "--config", config, "--run-dir", str(tmp_path / "r"),
                              "--run-id", "t2"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "queue_max" in result.stderr
+
+
+@pytest.mark.slow
+def test_sigkill_loses_nothing_the_stage_had_accepted(tmp_path, feed):
+    """Every line in the handoff is complete JSON, and at least what the last status said."""
+    run_dir = tmp_path / "run"
+    config = write_config(tmp_path, feed)
+    log = open(tmp_path / "harvest.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.stage_main", "harvest",
+                             "--config", config, "--run-dir", str(run_dir), "--run-id", "t3"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        status_path = run_dir / "status" / "harvest.json"
+
+        def accepted() -> int:
+            try:
+                return json.loads(status_path.read_text())["metrics"].get("events_out", 0)
+            except (OSError, ValueError, KeyError):
+                return 0
+        wait_for(lambda: accepted() > 300, 20, "events accepted")
+        reported = accepted()
+        proc.kill()
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    lines = [line for p in sorted((run_dir / "handoff" / "market").glob("*.jsonl"))
+             for line in p.read_text().splitlines()]
+    records = [json.loads(line) for line in lines]          # no torn line: each is whole
+    assert len(records) >= reported
