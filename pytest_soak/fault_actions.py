@@ -28,6 +28,7 @@ class FaultContext:
     read_status: Any       # callable(stage) -> status dict | None (the pipeline's claims)
     market_s: Any          # callable() -> market seconds since run start
     event_ms: Any          # callable() -> feed event time (ms) or None
+    speed: float = 1.0     # the run's pacing (market seconds per wall second)
 
 
 class Action(Protocol):
@@ -73,19 +74,25 @@ class FeedControl:
     def __init__(self, control: str, windowed: bool) -> None:
         self.control, self.windowed = control, windowed
 
-    def params(self, f: PlannedFault) -> dict[str, Any]:
+    def params(self, f: PlannedFault, speed: float | None = None) -> dict[str, Any]:
         params = dict(f.params)
         if f.kind == "stall_substream":
             params.setdefault("stream", f.target)
             params.setdefault("sticky", True)     # a resubscribe must not cure it mid-window
         if f.kind == "pause_feed" and f.target:
             params.setdefault("stream", f.target)
+        if f.kind == "burst" and speed:
+            # The burst speeds up the feed's own clock, so its market window passes in a blink
+            # of wall time; the feed ends it itself, precisely, after this many wall ms.
+            factor = float(params.get("factor", 10))
+            params.setdefault("duration_ms", round((f.end_s - f.start_s) * 1000
+                                                   / (speed * factor)))
         return params
 
     def start(self, f: PlannedFault, ctx: FaultContext) -> dict[str, Any]:
         if ctx.feed is None:
             raise RuntimeError("no replay feed in this run (--soak-feed exchange)")
-        answer = ctx.feed.control(self.control, "start", self.params(f))
+        answer = ctx.feed.control(self.control, "start", self.params(f, ctx.speed))
         before = _harvest_metric(ctx, "queue_dropped") if f.kind == "burst" else None
         return {"control": self.control, "answer": answer, "queue_dropped_before": before}
 

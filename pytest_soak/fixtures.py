@@ -48,6 +48,13 @@ def soak_run(pytestconfig: pytest.Config, soak_settings: SoakSettings, soak_sink
     else:
         session = SoakSession(soak_settings, soak_sink, schedule=soak_schedule)
         plugin.runs_started += 1
-        result = session.run()
+        # The live progress line must reach the terminal / CI log while the run goes on,
+        # like pytest's own live logging: output capture is off for the run's duration.
+        capman = pytestconfig.pluginmanager.getplugin("capturemanager")
+        if capman is not None:
+            with capman.global_and_fixture_disabled():
+                result = session.run()
+        else:
+            result = session.run()
     plugin.results.append(result)
     return result

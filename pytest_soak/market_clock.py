@@ -14,7 +14,7 @@ from typing import Any
 
 
 class MarketClock:
-    def __init__(self, speed: float, feed: Any = None, refresh_s: float = 1.0) -> None:
+    def __init__(self, speed: float, feed: Any = None, refresh_s: float = 0.25) -> None:
         self.speed = speed
         self.feed = feed
         self.refresh_s = refresh_s
@@ -24,6 +24,7 @@ class MarketClock:
         self._anchor_event_ms = 0.0
         self._rate = speed
         self._last_refresh = 0.0
+        self._last_value = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -36,6 +37,11 @@ class MarketClock:
         with self._lock:
             self.start_event_ms = int(self._now_event_ms())
             self.start_wall_ms = int(time.time() * 1000)
+
+    def invalidate(self) -> None:
+        """The feed's rate may have changed (a burst started or ended): re-read it now."""
+        if self.started:
+            self._refresh(force=True)
 
     def _refresh(self, force: bool = False) -> None:
         mono = time.monotonic()
@@ -61,7 +67,13 @@ class MarketClock:
             self._rate = float(rate) if rate else self.speed
 
     def _now_event_ms(self) -> float:
-        return self._anchor_event_ms + self._rate * 1000 * (time.monotonic() - self._anchor_mono)
+        # Extrapolate at the base speed, never at a burst's rate: the feed may end a burst on
+        # its own at any moment, and an over-estimate would run the schedule ahead of the feed.
+        # Under-estimating during a burst is safe; the next refresh catches up.
+        rate = min(self._rate, self.speed) if self.feed is not None else self.speed
+        value = self._anchor_event_ms + rate * 1000 * (time.monotonic() - self._anchor_mono)
+        self._last_value = max(self._last_value, value)        # market time never goes back
+        return self._last_value
 
     def event_ms(self) -> int:
         self._refresh()

@@ -127,6 +127,7 @@ class Observer:
         self.max_tree_rss = 0.0
         self.series: dict[str, Downsampler] = {}
         self.polling = True                # health polls stop once the stop is sent
+        self.counting = False              # polls count in the summary once the run started
         self.fast_tick_s = 0.1             # pid tracking resolution; 0.05 while stopping
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="soak-observer", daemon=True)
@@ -179,11 +180,14 @@ class Observer:
         poll = poll_health(self._http, url, t_ms, timeout_s=max(1.0, self.health_wall_s * 3))
         faults = self.fault_ids_at(market_s)
         with self.lock:
-            self.polls += 1
-            self.failed_polls += not poll.ok
+            counting = self.counting
+            if counting:
+                self.polls += 1
+                self.failed_polls += not poll.ok
             for stage in self.stages:
                 healthy = poll.ok and poll.stages.get(stage) is True
-                self.stats[stage].add(healthy, bool(faults))
+                if counting:
+                    self.stats[stage].add(healthy, bool(faults))
                 self.recent[stage].append((t_ms, healthy))
                 if healthy and self.healthy_since_ms[stage] is None:
                     self.healthy_since_ms[stage] = t_ms
@@ -192,7 +196,7 @@ class Observer:
             self.last_poll = poll
         line = {"t_ms": t_ms, "market_s": round(market_s, 2), "ok": poll.ok,
                 "http_status": poll.http_status, "stages": poll.stages, "pids": poll.pids,
-                "in_fault": faults}
+                "in_fault": faults, "phase": "run" if counting else "startup"}
         if poll.error:
             line["error"] = poll.error
         self._health_f.write(json.dumps(line) + "\n")
@@ -245,6 +249,7 @@ class Observer:
             return {"interval_s": self.health_interval_s,
                     "wall_interval_s": round(self.health_wall_s, 4),
                     "samples_file": "observer/health.jsonl", "polls": self.polls,
+                    "startup_polls_excluded": True,
                     "failed_polls": self.failed_polls,
                     "per_stage": {s: st.summary() for s, st in self.stats.items()}}
 

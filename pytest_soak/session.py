@@ -144,6 +144,7 @@ class SoakSession:
                                     symbols, live=not self.settings.replay)
             self.feed.start()
             self.clock.feed = self.feed
+            self.feed.on_control = self.clock.invalidate
             self.history.record("feed_started", None, **self.feed.info)
         self.store.start()
         self.history.record("store_started", None, type=self.settings.timeseries,
@@ -229,10 +230,11 @@ class SoakSession:
 
     def _run_schedule(self) -> None:
         self.clock.start()
+        self.observer.counting = True
         self.history.record("market_clock_start", 0.0, start_event_ms=self.clock.start_event_ms)
         ctx = FaultContext(feed=self.feed, store=self.store, observer=self.observer,
                            read_status=self.read_status, market_s=self.clock.market_s,
-                           event_ms=self.clock.event_ms)
+                           event_ms=self.clock.event_ms, speed=self.settings.speed)
         self.runner = FaultRunner(self.schedule, ctx, self.history)
         self._start_progress()
         end_s = self.settings.minutes * 60

@@ -38,6 +38,7 @@ class FeedSidecar:
         self.proc = None
         self.info: dict[str, Any] = {}
         self.http = requests.Session()
+        self.on_control = None
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "replay_feed", "--generate", str(self.seed),
@@ -87,6 +88,8 @@ class FeedSidecar:
         resp = self.http.post(self.control_url + path, json=params or {}, timeout=10)
         if resp.status_code != 200:
             raise SidecarError(f"feed control {path} -> HTTP {resp.status_code}: {resp.text[:200]}")
+        if self.on_control is not None:
+            self.on_control()                 # e.g. the market clock re-reads the feed's rate
         return resp.json()
 
     def stop(self) -> None:
