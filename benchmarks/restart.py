@@ -9,19 +9,24 @@ startup_all_healthy_s."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import yaml
-
-REPO = Path(__file__).resolve().parents[1]
+# benchmarks/ is sys.path[0] when run as a script; a benchmark module there named like a
+# stdlib module (signal.py) would shadow it, so drop that entry before anything imports it.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "orchestrator"))     # the lifecycle tests' helpers
+
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import yaml  # noqa: E402
 from orch_support import Pipeline, SilentFeed, wait_for, write_config  # noqa: E402
 
 KILLS = ["signal", "broker", "report", "harvest", "signal"]
