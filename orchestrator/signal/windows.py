@@ -39,12 +39,14 @@ class WindowSum:
     def mean(self) -> float:
         return self.total / len(self.items) if self.items else 0.0
 
-    def to_state(self) -> list:
-        return [list(item) for item in self.items]
+    def to_state(self) -> dict:
+        # the running total itself, not a fresh sum: a restored window must give the very same
+        # floats as one that never stopped
+        return {"items": [list(item) for item in self.items], "total": self.total}
 
-    def load_state(self, state: list) -> None:
-        self.items = deque((int(ts), float(v)) for ts, v in state)
-        self.total = math.fsum(v for _, v in self.items)
+    def load_state(self, state: dict) -> None:
+        self.items = deque((int(ts), float(v)) for ts, v in state["items"])
+        self.total = float(state["total"])
 
 
 class RollingZ:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from operator import itemgetter
 import time
 from collections.abc import Sequence
+from operator import itemgetter
 from pathlib import Path
 
 from evidence.sinks import SQLITE_TABLE

@@ -102,3 +102,15 @@ def test_runtime_state_reports_mode_warmup_and_last_z():
     btc = state["symbols"]["BTCUSDT"]
     assert btc["warmup"] is True and btc["warmup_required"] == CFG.warmup_samples
     assert btc["ofi_z"] == rows[-1]["ofi_z"] and btc["cvd_z"] == rows[-1]["cvd_z"]
+
+
+def test_checkpoint_restore_is_float_exact_on_generated_market():
+    from replay_feed.generator import MarketGenerator
+    records = list(MarketGenerator(seed=3, symbols=2).records(2))
+    _, expected = run(records)
+    cut = len(records) * 2 // 3
+    first, rows_a = run(records[:cut])
+    restored = SignalEngine(CFG)
+    restored.load_state(json.loads(json.dumps(first.to_state())))
+    _, rows_b = run(records[cut:], restored)
+    assert rows_a + rows_b == expected                   # exact floats, not approximately
