@@ -182,7 +182,16 @@ class FeedEngine:
 
     async def _offer(self, client: Client, frame: str | bytes) -> None:
         if not self.clock.paced:
-            await client.queue.put(frame)
+            # backpressure, but never wait forever on a client that has gone away
+            while client.id in self.clients:
+                if not client.queue.full():
+                    client.queue.put_nowait(frame)
+                    return
+                try:
+                    await asyncio.wait_for(client.queue.put(frame), 0.5)
+                    return
+                except TimeoutError:
+                    continue
             return
         try:
             client.queue.put_nowait(frame)

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from replay_feed import MarketGenerator
 from tests.harvest.conftest import wait_for
 
 
@@ -99,3 +100,16 @@ def test_legacy_unrouted_endpoint_uses_one_connection(rig):
     assert "/stream?streams=" in r.harvester.connections[0].url
     assert "/public" not in r.harvester.connections[0].url
     wait_for(lambda: r.harvester.aggtrade_ids.ids, what="aggTrades over the legacy path")
+
+
+def test_drop_at_max_speed_the_feed_waits_for_the_reconnect(rig, tmp_path):
+    """max: the feed holds events while a subscribed stream has no reader, so the session
+    still runs to its end after every connection was dropped."""
+    r = rig(feed_kwargs={"generate_seed": 8, "minutes": 3, "speed": "max"})
+    r.feed.control("drop")
+    assert r.feed.wait_finished(60)
+    wait_for(lambda: r.count("reconnect_count") >= 2, what="reconnected")
+    last_id = max(rec["data"]["a"] for rec in MarketGenerator(8).records(3)
+                  if rec["stream"] == "btcusdt@aggTrade")
+    wait_for(lambda: r.harvester.aggtrade_ids.ids["BTCUSDT"]["last"] == last_id,
+             what="the session's last aggTrade")

@@ -132,3 +132,16 @@ def test_snapshot_is_consistent_with_the_diff_stream(make_feed):
         assert book["b"] == dict(later["bids"]) and book["a"] == dict(later["asks"])
     best_bid = max(map(float, book["b"]))
     assert best_bid < min(map(float, book["a"]))
+
+
+def test_the_server_pings_and_a_client_pong_keeps_the_connection(make_feed):
+    feed = make_feed(generate_seed=3, speed=1, start_on="now", ping_interval_s=0.2)
+
+    async def run() -> float | None:
+        async with connect(f"{feed.urls['ws_base']}/ws/btcusdt@depth@100ms",
+                           ping_interval=None) as ws:
+            for _ in range(8):                     # ~0.8 s of diffs: several server pings
+                await asyncio.wait_for(ws.recv(), 5)
+            client = next(iter(feed.engine.clients.values()))
+            return client.ws.latency
+    assert asyncio.run(run()) > 0                   # the server measured a ping -> pong
