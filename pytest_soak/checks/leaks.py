@@ -32,4 +32,5 @@ def leak_figures(series: list[list[float]], start_wall_ms: float, speed: float,
     per_wall_ms = theil_sen_slope(kept)
     per_market_h = None if per_wall_ms is None else per_wall_ms * 3_600_000 / speed
     return {"samples": len(kept), "slope_mb_per_h": per_market_h,
+            "span_market_s": (kept[-1][0] - kept[0][0]) / 1000 * speed,
             "growth_mb": kept[-1][1] - kept[0][1], "first_mb": kept[0][1], "last_mb": kept[-1][1]}

@@ -81,12 +81,17 @@ def _agreement(res: dict, usage: dict, t: Thresholds) -> ItemResult:
 
 
 def _leaks(obs: dict, t: Thresholds) -> list[ItemResult]:
+    """One leak verdict per pipeline stage, over its samples from warm-up to the stop signal
+    (the shutdown and the post-run finaliser are not steady state)."""
     series = obs["resources"].get("rss_series") or {}
     start = obs["market_clock"].get("start_wall_ms") or obs["pipeline"].get("started_ms")
+    stop = obs["pipeline"].get("stop_sent_ms") or float("inf")
     speed = float(obs.get("speed") or 1)
-    if not series or start is None:
+    stages = {k: v for k, v in series.items() if not k.startswith("other")}
+    if not stages or start is None:
         return [unknown("leak", "no RSS series to fit a slope on", evidence=[OBSERVATIONS])]
-    return [_leak(stage, points, start, speed, t) for stage, points in sorted(series.items())]
+    return [_leak(stage, [p for p in points if p[0] <= stop], start, speed, t)
+            for stage, points in sorted(stages.items())]
 
 
 def _leak(stage: str, points: list, start_ms: float, speed: float, t: Thresholds
@@ -94,10 +99,13 @@ def _leak(stage: str, points: list, start_ms: float, speed: float, t: Thresholds
     name = f"leak {stage}"
     fig = leak_figures(points, start_ms, speed, t.leak_warmup_s)
     limit = {"slope_mb_per_h": t.leak_max_mb_per_h, "growth_mb": t.leak_end_tolerance_mb}
-    if fig is None or fig["samples"] < t.leak_min_samples or fig["slope_mb_per_h"] is None:
+    span_s = 0 if fig is None else fig["span_market_s"]
+    if fig is None or fig["samples"] < t.leak_min_samples or fig["slope_mb_per_h"] is None \
+            or span_s < t.leak_min_span_s:
         got = 0 if fig is None else fig["samples"]
-        return unknown(name, f"{got} RSS samples after the {t.leak_warmup_s} s warm-up "
-                       f"(need {t.leak_min_samples})", got, limit, [OBSERVATIONS])
+        return unknown(name, f"{got} RSS samples over {span_s:.0f} market s after the "
+                       f"{t.leak_warmup_s:.0f} s warm-up (need {t.leak_min_samples} over "
+                       f"{t.leak_min_span_s:.0f} s)", got, limit, [OBSERVATIONS])
     value = {"slope_mb_per_h": round(fig["slope_mb_per_h"], 2),
              "growth_mb": round(fig["growth_mb"], 2)}
     if fig["slope_mb_per_h"] > t.leak_max_mb_per_h or fig["growth_mb"] > t.leak_end_tolerance_mb:

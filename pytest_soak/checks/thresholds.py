@@ -47,6 +47,7 @@ class Thresholds:
     leak_max_mb_per_h: float = 100.0      # per hour of MARKET time (see checks/resources.py)
     leak_end_tolerance_mb: float = 50.0
     leak_min_samples: int = 10
+    leak_min_span_s: float = 300.0        # market seconds of steady state a slope needs
     # D9
     restart_max_s: float = 12.0
     backoff_tolerance_s: float = 1.0

@@ -18,10 +18,13 @@ JUDGEMENTS = pytest.StashKey[list]()
 
 @pytest.fixture(scope="session")
 def soak_judgement(soak_run, soak_settings, pytestconfig: pytest.Config) -> Judgement:  # noqa: ANN001
-    judgement = judge_run(soak_run.run_dir, soak_settings, interrupted=soak_run.interrupted)
+    alluredir = pytestconfig.getoption("allure_report_dir", None)
+    # plots are drawn for the Allure report only: matplotlib costs seconds a CI gate can keep
+    judgement = judge_run(soak_run.run_dir, soak_settings, interrupted=soak_run.interrupted,
+                          draw=bool(alluredir))
     pytestconfig.stash.setdefault(JUDGEMENTS, []).append(judgement)
     obs = judgement.run.observations or {}
-    write_environment(pytestconfig.getoption("allure_report_dir", None), {
+    write_environment(alluredir, {
         "run_id": judgement.run.run_id, "run_dir": judgement.run.run_dir,
         "mode": obs.get("mode"), "minutes": obs.get("minutes"), "speed": obs.get("speed"),
         "sink": obs.get("sink"), "seed": obs.get("seed"),

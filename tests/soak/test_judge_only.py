@@ -28,8 +28,8 @@ def run_dir(template: Path, tmp_path: Path) -> Path:
 
 
 def judge(pytester: pytest.Pytester, run_dir: Path, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(SUITE, "-p", "no:cacheprovider", "-ra",
-                                         "--soak-from-run", str(run_dir), *args)
+    return pytester.runpytest_inprocess(SUITE, "-p", "no:cacheprovider", "-ra",
+                                        "--soak-from-run", str(run_dir), *args)
 
 
 def test_a_good_run_passes_and_fills_the_allure_results(pytester, run_dir) -> None:

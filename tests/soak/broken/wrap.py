@@ -1,11 +1,12 @@
 """A deliberately broken pipeline: the real supervisor (`python -m orchestrator.run`), whose
 evidence this wrapper damages after it exits, the way a buggy pipeline would have written it.
 
-    python tests/soak/broken/wrap.py BREAKAGE -- python -m orchestrator.run ... --run-dir DIR
+    python tests/soak/broken/wrap.py BREAKAGE[,BREAKAGE...] -- python -m orchestrator.run \
+        ... --run-dir DIR
 
 The harness starts this wrapper as "the pipeline" and sends it SIGINT at the end; the wrapper
-forwards the signal to the real supervisor, waits for it, applies BREAKAGE to DIR and exits
-with the supervisor's exit code. Used only by the honesty tests (tests/soak/test_honesty.py).
+forwards the signal to the real supervisor, waits for it, applies each BREAKAGE to DIR and
+exits with the supervisor's exit code. Used only by the honesty tests (tests/soak/test_honesty.py).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ BREAKAGES: dict[str, Callable[[Path], None]] = {
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 4 or argv[1] not in BREAKAGES or "--" not in argv:
+    wanted = argv[1].split(",") if len(argv) > 1 else []
+    if len(argv) < 4 or not wanted or set(wanted) - set(BREAKAGES) or "--" not in argv:
         print(f"usage: wrap.py {{{'|'.join(BREAKAGES)}}} -- COMMAND...", file=sys.stderr)
         return 2
     command = argv[argv.index("--") + 1:]
@@ -84,7 +86,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
     code = child.wait()
-    BREAKAGES[argv[1]](run_dir)
+    for name in wanted:
+        BREAKAGES[name](run_dir)
     return code
 
 
