@@ -104,4 +104,7 @@ def fetch_depth_snapshot(rest_base: str, symbol: str, limit: int, timeout_s: flo
     if not (isinstance(doc, dict) and type(doc.get("lastUpdateId")) is int
             and isinstance(doc.get("bids"), list) and isinstance(doc.get("asks"), list)):
         raise Malformed("snapshot_error", f"{url}: not a depth snapshot")
+    for level in doc["bids"] + doc["asks"]:
+        if not (type(level) is list and len(level) == 2 and all(type(x) is str for x in level)):
+            raise Malformed("snapshot_error", f"{url}: bad level {level!r}")
     return doc

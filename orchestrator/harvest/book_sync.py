@@ -45,6 +45,11 @@ class BookSync:
         self.needs_snapshot = False
         return self._try_sync()
 
+    def reject_snapshot(self) -> None:
+        """A snapshot that could not be used: fetch another."""
+        self._snapshot = None
+        self.needs_snapshot = True
+
     def _lose_sync(self) -> None:
         if self.synced or self.last_u is not None:
             self.resyncs += 1

@@ -89,6 +89,8 @@ class ResilientConnection:
             return f"connect failed: {type(exc).__name__}: {exc}"
         except ConnectionClosed as exc:
             return f"closed: {exc}"
+        except Exception as exc:          # noqa: BLE001 - whatever happens, reconnect
+            return f"unexpected {type(exc).__name__}: {exc}"
         finally:
             self.ws = None
 

@@ -137,6 +137,15 @@ class Harvester:
                              "resubscribing", info["stream"], info["silent_s"])
 
     def _on_message(self, conn: ResilientConnection, raw: str | bytes) -> None:
+        try:
+            self._handle_frame(conn, raw)
+        except Exception as exc:          # noqa: BLE001 - bad input must never stop the reader
+            self._count("malformed_count", _now_ms())
+            sample = raw[:200] if isinstance(raw, str) else repr(raw[:50])
+            self._log_once("handler_error:" + type(exc).__name__,
+                           "frame could not be processed (%r); sample: %s", exc, sample)
+
+    def _handle_frame(self, conn: ResilientConnection, raw: str | bytes) -> None:
         now_ms = _now_ms()
         try:
             stream, data = parse_frame(raw, self.subscribed)
@@ -199,14 +208,15 @@ class Harvester:
                     snapshot = await asyncio.to_thread(
                         fetch_depth_snapshot, feed["rest_base_url"], book.symbol,
                         feed["depth_snapshot_limit"], feed["rest_timeout_s"])
-                except Malformed as exc:
+                    now_ms = _now_ms()
+                    for item in book.on_snapshot(snapshot):
+                        self._enqueue(item, now_ms)
+                except Exception as exc:          # noqa: BLE001 - a bad snapshot is retried
                     self._count("snapshot_errors", _now_ms())
                     self._log_once("snapshot_error", "depth snapshot failed: %s", exc)
+                    book.reject_snapshot()
                     await asyncio.sleep(self.settings.harvest["snapshot_retry_s"])
                     continue
-                now_ms = _now_ms()
-                for item in book.on_snapshot(snapshot):
-                    self._enqueue(item, now_ms)
                 if book.needs_snapshot:                   # stale: wait for newer diffs
                     await asyncio.sleep(0.05)
         finally:

@@ -59,3 +59,28 @@ def test_stale_snapshot_is_refetched_not_applied():
     assert book.on_snapshot({"lastUpdateId": 150, "bids": [], "asks": []}) == []
     assert book.on_snapshot({"lastUpdateId": 190, "bids": [], "asks": []}) == []
     assert book.needs_snapshot and not book.synced               # U=200 > L=190: stale
+
+
+def test_a_frame_that_breaks_processing_is_counted_not_fatal(caplog):
+    """Even an error past validation (here: a book fed garbage) is counted and survived."""
+    import logging
+
+    from orchestrator.harvest.harvester import Harvester
+    from orchestrator.harvest.settings import HarvestSettings
+
+    class Sink:
+        def append_raw(self, line: str) -> None: ...
+        def flush(self) -> None: ...
+
+    class Conn:
+        def seen(self, stream: str, now: float) -> None: ...
+
+    h = Harvester(HarvestSettings.from_config({"run": {"symbols": ["BTCUSDT"]}}), Sink(),
+                  logging.getLogger("t"))
+    h.books["BTCUSDT"].on_diff = None                  # processing will raise TypeError
+    frame = ('{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"T":1,'
+             '"s":"BTCUSDT","U":1,"u":2,"pu":0,"b":[],"a":[]}}')
+    h._on_message(Conn(), frame)
+    h._on_message(Conn(), frame)
+    assert h.counts()["malformed_count"] == 2
+    assert sum("could not be processed" in r.message for r in caplog.records) == 1
