@@ -203,6 +203,7 @@ class FaultRunner:
 
     def _start(self, f: PlannedFault, market_s: float) -> None:
         action = ACTIONS[f.kind]
+        started_ms, event_ms = now_ms(), self.ctx.event_ms()
         try:
             state = action.start(f, self.ctx)
         except Exception as exc:  # noqa: BLE001 - a failed fault is recorded, the run goes on
@@ -212,18 +213,19 @@ class FaultRunner:
         self.state[f.id] = state
         self.phase[f.id] = "active"
         self.deadline[f.id] = time.monotonic() + self.confirm_timeout_s
-        self.history.fault_started(f.id, market_s, self.ctx.event_ms(), _jsonable(state))
+        self.history.fault_started(f.id, market_s, event_ms, _jsonable(state), started_ms)
         if f.kind == "heal":
             self.heal(market_s)
 
     def _end(self, f: PlannedFault, market_s: float) -> None:
+        ended_ms, event_ms = now_ms(), self.ctx.event_ms()
         try:
             effect = ACTIONS[f.kind].end(f, self.ctx)
         except Exception as exc:  # noqa: BLE001
             self.history.fault_failed(f.id, market_s, f"end failed: {exc}")
             effect = {}
         self.phase[f.id] = "ended"
-        self.history.fault_ended(f.id, market_s, self.ctx.event_ms(), _jsonable(effect))
+        self.history.fault_ended(f.id, market_s, event_ms, _jsonable(effect), ended_ms)
 
     def _try_confirm(self, f: PlannedFault, market_s: float) -> None:
         rec = self.history.faults[f.id]

@@ -64,9 +64,10 @@ class History:
         return rec
 
     def fault_started(self, fault_id: str, market_s: float, event_ms: int | None,
-                      effect: dict[str, Any]) -> None:
+                      effect: dict[str, Any], started_ms: int | None = None) -> None:
+        """`started_ms`/`event_ms`: taken just before the action was applied."""
         rec = self.faults[fault_id]
-        rec["started_ms"], rec["start_event_ms"] = now_ms(), event_ms
+        rec["started_ms"], rec["start_event_ms"] = started_ms or now_ms(), event_ms
         rec["effect"].update(effect)
         self.record("fault_start", market_s, fault_id=fault_id, kind=rec["kind"], effect=effect)
 
@@ -77,9 +78,9 @@ class History:
         self.record("fault_effect_confirmed", market_s, fault_id=fault_id, proof=proof)
 
     def fault_ended(self, fault_id: str, market_s: float, event_ms: int | None,
-                    effect: dict[str, Any] | None = None) -> None:
+                    effect: dict[str, Any] | None = None, ended_ms: int | None = None) -> None:
         rec = self.faults[fault_id]
-        rec["ended_ms"], rec["end_event_ms"] = now_ms(), event_ms
+        rec["ended_ms"], rec["end_event_ms"] = ended_ms or now_ms(), event_ms
         if effect:
             rec["effect"].update(effect)
         self.record("fault_end", market_s, fault_id=fault_id, effect=effect or {})

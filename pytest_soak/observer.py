@@ -219,7 +219,8 @@ class Observer:
                 tree_rss += s.rss_mb or 0.0
                 if s.rss_mb is not None:
                     self.max_rss[s.stage] = max(self.max_rss.get(s.stage, 0.0), s.rss_mb)
-                    self.series.setdefault(s.stage, Downsampler()).add(t_ms, s.rss_mb)
+                    if not s.stage.startswith("other:"):   # short-lived helpers: no leak
+                        self.series.setdefault(s.stage, Downsampler()).add(t_ms, s.rss_mb)
                 if s.open_files is not None:
                     self.max_files[s.stage] = max(self.max_files.get(s.stage, 0), s.open_files)
                 self.sample_counts[s.stage] = self.sample_counts.get(s.stage, 0) + 1

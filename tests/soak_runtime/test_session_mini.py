@@ -40,8 +40,11 @@ def test_a_short_soak_observes_health_resources_kill_and_shutdown(tmp_path, writ
     # health: ~6 polls per 60 market seconds at 10 s of market time each
     assert obs["health"]["polls"] >= 4
     assert set(obs["health"]["per_stage"]) == {"alpha", "beta", "gamma"}
-    polls = (result.run_dir / "observer" / "health.jsonl").read_text().splitlines()
+    lines = (result.run_dir / "observer" / "health.jsonl").read_text().splitlines()
+    polls = [p for p in map(json.loads, lines) if p["phase"] == "run"]
     assert len(polls) == obs["health"]["polls"]
+    assert all(p["market_s"] >= 0 and set(p["stages"]) == {"alpha", "beta", "gamma"}
+               for p in polls)
     # resources: every stage measured, the 2 MB blob is visible
     res = obs["resources"]
     assert {"alpha", "beta", "gamma", "supervisor"} <= set(res["per_process"])
