@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "active_activity_ratio": 2.5,       # above this: regime "active"
     "choppy_consistency": 0.15,         # consistency below this: regime "choppy"
     "batch_max_records": 2_000,         # market records read per step
-    "checkpoint_interval_ms": 200,      # wall time between state checkpoints + offset commits
+    "checkpoint_interval_ms": 1000,     # wall time between state checkpoints + offset commits
 }
 
 

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from evidence.atomic import write_json_atomic
+from evidence.atomic import write_bytes_atomic, write_json_atomic
 from evidence.sinks import sinks_dir
 from orchestrator.handoff import HandoffReader, HandoffWriter
 from orchestrator.signal.config import SignalConfig
@@ -109,8 +109,10 @@ class SignalStage(Stage):
     def _checkpoint(self) -> None:
         """Durable signals topic, then the engine state, then the market offset."""
         self.writer.flush()
-        write_json_atomic(checkpoint_path(self.ctx.run_dir),
-                          {"engine": self.engine.to_state(), "totals": self.totals})
+        state = {"engine": self.engine.to_state(), "totals": self.totals}
+        # compact: the checkpoint is rewritten up to once per checkpoint_interval_ms
+        data = json.dumps(state, separators=(",", ":")).encode("utf-8")
+        write_bytes_atomic(checkpoint_path(self.ctx.run_dir), data)
         self.reader.commit()
         self._uncommitted = False
 
