@@ -30,8 +30,9 @@ class FeedSidecar:
     """The local replay feed (replay_feed package) in a child process."""
 
     def __init__(self, workdir: Path, speed: float, seed: int, symbols: list[str],
-                 live: bool) -> None:
+                 live: bool, start_on: str = "subscribe") -> None:
         self.workdir = workdir
+        self.start_on = start_on          # the feed's clock starts at the first subscription
         self.speed, self.seed, self.symbols, self.live = speed, seed, symbols, live
         self.log_path = workdir / "logs" / "replay_feed.log"
         self.stop_file = workdir / "harness" / "replay_feed.stop"
@@ -43,7 +44,7 @@ class FeedSidecar:
     def command(self) -> list[str]:
         return [sys.executable, "-m", "replay_feed", "--generate", str(self.seed),
                 "--symbols", str(len(self.symbols)), "--speed", f"{self.speed:g}",
-                "--host", "127.0.0.1", "--start-on", "subscribe",
+                "--host", "127.0.0.1", "--start-on", self.start_on,
                 "--stop-file", str(self.stop_file)]
 
     def start(self, timeout_s: float = 20.0) -> None:
