@@ -79,6 +79,7 @@ class SymbolFeatures:
         self.trade_flow_z = RollingZ(cfg.z_sample_ms, cfg.z_window_samples)
         self.activity_baseline: float | None = None
         self.baseline_bucket: int | None = None
+        self.warmup_activity: list[float] = []
         self.last_agg_id: int | None = None
         self.last_book_u: int | None = None
         self.last_depth_u: int | None = None
@@ -118,17 +119,29 @@ class SymbolFeatures:
         return self.volume.total * 1000.0 / self.cfg.flow_window_ms
 
     def update_baseline(self, ts_ms: int) -> None:
-        """EWMA of activity, one step per z-sample bucket (alpha from the half-life)."""
+        """EWMA of activity, one step per z-sample bucket (alpha from the half-life).
+
+        It starts as the mean activity of the warmup buckets, and each step's input is capped
+        at active_activity_ratio x the baseline, so one burst cannot inflate it (which would
+        make the normal market after the burst look quiet for many minutes).
+        """
         bucket = ts_ms // self.cfg.z_sample_ms
         if bucket == self.baseline_bucket:
             return
         self.baseline_bucket = bucket
         activity = self.activity_per_s()
         if self.activity_baseline is None:
+            self.warmup_activity.append(activity)
+            if len(self.warmup_activity) >= self.cfg.warmup_samples:
+                self.activity_baseline = sum(self.warmup_activity) / len(self.warmup_activity)
+                self.warmup_activity = []
+            return
+        if self.activity_baseline <= 0.0:          # no trades at all so far: start again
             self.activity_baseline = activity
             return
+        capped = min(activity, self.cfg.active_activity_ratio * self.activity_baseline)
         alpha = 1.0 - 0.5 ** (self.cfg.z_sample_ms / 1000.0 / self.cfg.activity_halflife_s)
-        self.activity_baseline += alpha * (activity - self.activity_baseline)
+        self.activity_baseline += alpha * (capped - self.activity_baseline)
 
     def activity_ratio(self) -> float:
         base = self.activity_baseline
@@ -149,6 +162,7 @@ class SymbolFeatures:
             "passive_z": self.passive_z.to_state(), "trade_flow_z": self.trade_flow_z.to_state(),
             "depth": self.depth.to_state(),
             "activity_baseline": self.activity_baseline, "baseline_bucket": self.baseline_bucket,
+            "warmup_activity": self.warmup_activity,
             "last_agg_id": self.last_agg_id, "last_book_u": self.last_book_u,
             "last_depth_u": self.last_depth_u,
         }
@@ -160,6 +174,7 @@ class SymbolFeatures:
             getattr(self, name).load_state(state[name])
         self.activity_baseline = state["activity_baseline"]
         self.baseline_bucket = state["baseline_bucket"]
+        self.warmup_activity = [float(a) for a in state["warmup_activity"]]
         self.last_agg_id = state["last_agg_id"]
         self.last_book_u = state["last_book_u"]
         self.last_depth_u = state["last_depth_u"]
