@@ -133,5 +133,6 @@ def test_sigkill_mid_run_then_restart_gives_the_same_rows(run_dir, stage, expect
     check_outputs(run_dir, expected)
     section = status(run_dir)["manifest"]["signal_metrics"]
     assert section["restarts"] == 1
+    assert section["sinks"]["jsonl"]["rows_written"] > 0, "the kill did not land mid-run"
     # rows the killed process wrote after its last checkpoint come back as duplicates
     assert section["rows_written"] + section["duplicates_skipped"] == len(expected)
