@@ -20,6 +20,7 @@ FIELDS: dict[str, dict[str, type]] = {
     "bookTicker": {"u": int, "s": str, "b": str, "B": str, "a": str, "A": str, "T": int,
                    "E": int},
 }
+FIELD_TYPES = {kind: tuple(fields.items()) for kind, fields in FIELDS.items()}
 NUMERIC = {"aggTrade": ("p", "q"), "bookTicker": ("b", "B", "a", "A"), "depthUpdate": ()}
 
 
@@ -66,23 +67,24 @@ def parse_frame(raw: str | bytes, subscribed: set[str]) -> tuple[str | None, dic
 
 
 def validate(kind: str, data: dict, stream: str) -> None:
-    for field, expected in FIELDS[kind].items():
-        value = data.get(field)
-        if value is None:
-            raise Malformed("missing_field", f"{kind}.{field}")
-        if type(value) is not expected:
-            raise Malformed("wrong_type", f"{kind}.{field} is {type(value).__name__}")
-    for field in NUMERIC[kind]:
-        try:
+    """Raise Malformed unless `data` has every field of `kind` with its exact type."""
+    try:
+        for field, expected in FIELD_TYPES[kind]:
+            if type(data[field]) is not expected:
+                raise Malformed("wrong_type", f"{kind}.{field} is {type(data[field]).__name__}")
+    except KeyError as exc:
+        raise Malformed("missing_field", f"{kind}.{exc.args[0]}") from None
+    try:
+        for field in NUMERIC[kind]:
             float(data[field])
-        except ValueError:
-            raise Malformed("bad_number", f"{kind}.{field}={data[field]!r}") from None
-    if kind == "depthUpdate":
-        for levels in (data["b"], data["a"]):
-            for level in levels:
-                if not (type(level) is list and len(level) == 2 and type(level[0]) is str
-                        and type(level[1]) is str):
-                    raise Malformed("bad_level", f"depthUpdate level {level!r}")
+        if kind == "depthUpdate":
+            for levels in (data["b"], data["a"]):
+                for price, qty in levels:           # a level that is not a pair fails here
+                    if type(price) is not str or type(qty) is not str:
+                        raise TypeError("level values must be strings")
+    except (ValueError, TypeError) as exc:
+        raise Malformed("bad_number" if kind != "depthUpdate" else "bad_level",
+                        f"{kind}: {exc}") from None
     if kind != "bookTicker" and data["e"] != kind:
         raise Malformed("wrong_event", f"{data['e']!r} on {stream}")
     if data["s"].lower() != stream.partition("@")[0]:

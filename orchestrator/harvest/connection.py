@@ -39,13 +39,10 @@ class ResilientConnection:
         self.on_event = on_event
         self.rng = rng or random.Random()
         self.ws: ClientConnection | None = None
-        self.last_seen: dict[str, float] = {}
+        self.last_seen: dict[str, float] = {}     # stream -> monotonic time (the reader sets it)
         self.last_any = 0.0
         self.opened_at = 0.0
         self._ids = itertools.count(1)
-
-    def seen(self, stream: str, now: float) -> None:
-        self.last_seen[stream] = now
 
     async def run(self, stop: asyncio.Event) -> None:
         attempt = 0
