@@ -108,10 +108,7 @@ class ReplayFeed:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self.engine = FeedEngine(self.source, self.speed, "now" if self.start_on == "now" else
-                                 self.start_on, self.start_grace_s)
-        if self.start_on == "control":
-            self.engine.start_on = "control"
+        self.engine = FeedEngine(self.source, self.speed, self.start_on, self.start_grace_s)
         self.faults = FaultController(self.engine)
         front = WsFrontend(self.engine, self.faults)
         async with serve(front.handle, self.host, self.port, process_request=front.process_request,

@@ -96,7 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
         book = self.server.engine.books.get(symbol)
         if book is None:
             return 400, {"code": -1121, "msg": "Invalid symbol."}
-        limit = int(query.get("limit") or 500)
+        limit_text = query.get("limit") or "500"
+        limit = int(limit_text) if limit_text.isdigit() else -1
         if limit not in DEPTH_LIMITS:
             return 400, {"code": -1100, "msg": f"Illegal characters found in parameter 'limit'; "
                                                f"legal values are {DEPTH_LIMITS}."}

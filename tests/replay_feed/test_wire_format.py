@@ -88,6 +88,8 @@ def test_rest_endpoints(make_feed):
     bad = requests.get(f"{rest}/fapi/v1/depth", timeout=5)
     assert bad.status_code == 400 and bad.json()["code"] == -1102
     assert requests.get(f"{rest}/fapi/v1/depth?symbol=XXXUSDT", timeout=5).json()["code"] == -1121
+    bad_limit = requests.get(f"{rest}/fapi/v1/depth?symbol=BTCUSDT&limit=abc", timeout=5)
+    assert bad_limit.status_code == 400 and bad_limit.json()["code"] == -1100
     snap = requests.get(f"{rest}/fapi/v1/depth?symbol=BTCUSDT&limit=20", timeout=5).json()
     assert set(snap) == {"lastUpdateId", "E", "T", "bids", "asks"}
     assert len(snap["bids"]) == 20 and float(snap["bids"][0][0]) < float(snap["asks"][0][0])
