@@ -85,3 +85,30 @@ def test_a_frame_that_breaks_processing_is_counted_not_fatal(caplog):
     assert h.counts()["malformed_count"] == 2
     messages = [r.message for r in caplog.records if "could not be processed" in r.message]
     assert len(messages) == 1 and "TypeError" in messages[0]
+
+
+def test_out_of_order_aggtrade_ids_are_counted_and_not_forwarded():
+    import logging
+
+    from orchestrator.harvest.harvester import Harvester
+    from orchestrator.harvest.settings import HarvestSettings
+
+    lines: list[str] = []
+
+    class Sink:
+        def append_raw(self, line: str) -> None:
+            lines.append(line)
+
+        def flush(self) -> None: ...
+
+    class Conn:
+        last_seen: dict = {}
+
+    h = Harvester(HarvestSettings.from_config({"run": {"symbols": ["BTCUSDT"]}}), Sink(),
+                  logging.getLogger("t"))
+    for agg_id in (5, 6, 6, 4, 7):
+        h._on_message(Conn(), AGG.replace('"a":5', f'"a":{agg_id}'))
+    h.drain(100)
+    assert h.counts()["out_of_order_count"] == 2
+    assert h.aggtrade_ids.ids == {"BTCUSDT": {"first": 5, "last": 7, "count": 3}}
+    assert len(lines) == 3 and lines[0].startswith('{"recv_ms":')
