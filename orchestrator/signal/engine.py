@@ -23,7 +23,7 @@ from orchestrator.signal.gating import (
 )
 
 log = logging.getLogger(__name__)
-STATE_VERSION = 1
+STATE_VERSION = 2             # bump whenever the checkpoint layout changes
 
 
 def row_id_for(symbol: str, agg_id: int) -> str:

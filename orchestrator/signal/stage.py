@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from evidence.atomic import write_bytes_atomic, write_json_atomic
+from evidence.atomic import replace_with_retry, write_bytes_atomic, write_json_atomic
 from evidence.sinks import sinks_dir
 from orchestrator.handoff import HandoffReader, HandoffWriter
 from orchestrator.signal.config import SignalConfig
@@ -58,11 +58,22 @@ class SignalStage(Stage):
         self._next_runtime_state = 0.0
 
     def _restore(self, path: Path) -> None:
+        """Load the checkpoint; an unreadable one (corrupt, older layout) is set aside, not
+        fatal: the stage then starts cold from the committed offset (warmup gating again)."""
         if not path.exists():
             return
-        state = json.loads(path.read_text(encoding="utf-8"))
-        self.engine.load_state(state["engine"])
-        self.totals.update(state["totals"])
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+            engine = SignalEngine(self.cfg, self.engine.mode)
+            engine.load_state(state["engine"])
+            totals = {**self.totals, **state["totals"]}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            aside = path.with_name(path.name + ".unreadable")
+            replace_with_retry(path, aside)
+            self.log.error("signal checkpoint %s is unreadable (%s: %s); moved to %s, starting "
+                           "cold from the committed offset", path, type(exc).__name__, exc, aside)
+            return
+        self.engine, self.totals = engine, totals
         self.totals["restarts"] += 1
         self.log.info("restored the signal checkpoint %s (last event %s)", path,
                       self.engine.last_event_ms)

@@ -49,3 +49,14 @@ def test_locked_sqlite_batch_is_kept_reported_and_delivered_later(tmp_path):
     assert len(jsonl) == len(sqlite) == 40
     section = stage.manifest_sections()["signal_metrics"]
     assert section["sink_errors"] == 2 and section["rows_written"] == 40
+
+
+def test_unreadable_checkpoint_is_set_aside_not_fatal(tmp_path):
+    checkpoint = tmp_path / "state" / "signal_checkpoint.json"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_text('{"engine": {"version": 1, "symbols": {}}, "totals": {}}')
+    stage = make_stage(tmp_path)                       # an older layout: must not crash-loop
+    assert stage.totals["restarts"] == 0
+    assert not checkpoint.exists()
+    assert (tmp_path / "state" / "signal_checkpoint.json.unreadable").exists()
+    stage.close()
