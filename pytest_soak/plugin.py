@@ -13,6 +13,7 @@ import pytest
 
 from pytest_soak import fixtures as soak_fixtures
 from pytest_soak.faults import load_schedule
+from pytest_soak.retention import prune_passing_run
 from pytest_soak.settings import OPTIONS, SoakSettings, SoakUsageError, remember_seed
 
 PLUGIN_NAME = "soak-session"
@@ -105,9 +106,23 @@ class SoakPlugin:
             if "soak_run" in getattr(item, "fixturenames", ()) and not self.from_run:
                 if item.get_closest_marker("timeout") is None:
                     item.add_marker(pytest.mark.timeout(self.settings.timeout_s))
+            sink = getattr(getattr(item, "callspec", None), "params", {}).get("soak_sink")
+            if sink and config.pluginmanager.hasplugin("xdist"):
+                # with `-n N --dist loadgroup`, every test of one sink's run goes to one worker:
+                # one soak per sink, the sinks side by side
+                item.add_marker(pytest.mark.xdist_group(f"soak-sink-{sink}"))
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = kept
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Without --soak-keep a passing run drops its bulk (handoff logs); a failing one not."""
+        if self.settings.keep or self.from_run or exitstatus != 0 or session.testsfailed:
+            return
+        for result in self.results:
+            if not result.interrupted:
+                prune_passing_run(result.run_dir)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: ANN001
         for result in self.results:

@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import psutil
-
 from evidence.atomic import write_json_atomic
 from evidence.schemas import violations
 from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
 from pytest_soak.history import History, now_ms
 from pytest_soak.market_clock import MarketClock
+from pytest_soak.observations import build_observations
 from pytest_soak.observer import Observer
 from pytest_soak.pipeline_spec import PipelineSpec, base_values, load_pipeline_spec
 from pytest_soak.procs import RUN_MARKER, kill_tree, popen_logged, send_stop, sweep, wait_exit
@@ -125,14 +124,14 @@ class SoakSession:
             self.interrupt_reason = ("KeyboardInterrupt (Ctrl+C)"
                                      if isinstance(exc, KeyboardInterrupt) else
                                      f"{type(exc).__name__}: {exc}")
-            self.history.record("interrupted", self._market_s(), reason=self.interrupt_reason)
+            self.history.record("interrupted", self.market_s(), reason=self.interrupt_reason)
         finally:
             result = self._teardown()
         if failure is not None:
             raise failure
         return result
 
-    def _market_s(self) -> float | None:
+    def market_s(self) -> float | None:
         if self.end_market_s is not None:
             return self.end_market_s
         return self.clock.market_s() if self.clock.started else None
@@ -189,7 +188,7 @@ class SoakSession:
         s = self.settings
         self.observer = Observer(
             self.run_dir, tree, self.spec.stages, health_url=lambda: self.health_url,
-            market_s=lambda: self._market_s() or 0.0, health_interval_s=s.health_interval_s,
+            market_s=lambda: self.market_s() or 0.0, health_interval_s=s.health_interval_s,
             speed=s.speed, sample_interval_s=s.sample_interval_s or max(
                 0.5, s.health_wall_interval_s),
             fault_ids_at=lambda m: self.runner.windows_at(m) if self.runner else [])
@@ -258,11 +257,11 @@ class SoakSession:
             self.observer.polling = False          # a stopping stage is not an unhealthy one
             self.observer.fast_tick_s = 0.05
         self.end_event_ms = self.clock.event_ms() if self.clock.started else None
-        self.end_market_s = self._market_s()
+        self.end_market_s = self.market_s()
         if self.proc.poll() is None:
             self.stop_signal = send_stop(self.proc)
             self.times["stop_sent_ms"] = now_ms()
-            self.history.record("stop_sent", self._market_s(), signal=self.stop_signal)
+            self.history.record("stop_sent", self.market_s(), signal=self.stop_signal)
             if wait_exit(self.proc, timeout_s) is None:
                 self.history.error(f"the pipeline did not exit within {timeout_s:g} s of "
                                    f"{self.stop_signal}: SIGKILL to its process tree")
@@ -271,7 +270,7 @@ class SoakSession:
                 wait_exit(self.proc, 10)
         self.exit_code = self.proc.returncode
         self.times["stopped_ms"] = now_ms()
-        self.history.record("pipeline_exited", self._market_s(), exit_code=self.exit_code)
+        self.history.record("pipeline_exited", self.market_s(), exit_code=self.exit_code)
 
     def _teardown(self) -> SoakResult:
         steps = [self._stop_progress, self._heal_faults, self._stop_short, self._stop_observer,
@@ -299,7 +298,7 @@ class SoakSession:
 
     def _heal_faults(self) -> None:
         if self.runner is not None and self.interrupted:
-            self.runner.heal(self._market_s() or 0.0)
+            self.runner.heal(self.market_s() or 0.0)
 
     def _stop_short(self) -> None:
         """After an interruption the pipeline still gets its graceful stop, but briefly."""
@@ -383,7 +382,7 @@ class SoakSession:
         self.progress.start()
 
     def _snapshot(self, phase: str = "running") -> ProgressSnapshot:
-        market_s = self._market_s() or 0.0
+        market_s = self.market_s() or 0.0
         self.events_rate.add(market_s, self._claim(self.spec.progress.get("events")))
         self.signals_rate.add(market_s, self._claim(self.spec.progress.get("signals")))
         poll = self.observer.last_poll if self.observer else None
@@ -399,62 +398,8 @@ class SoakSession:
 
     # ---- harness_observations.json ------------------------------------------------------------
     def observations(self) -> dict[str, Any]:
-        s, obs = self.settings, self.observer
-        stop_ms = self.times["stop_sent_ms"]
-        exits = obs.pids.exits_after(stop_ms) if (obs and stop_ms) else []
-        health = obs.health_summary() if obs else {
-            "interval_s": s.health_interval_s, "samples_file": "observer/health.jsonl",
-            "polls": 0, "per_stage": {}}
-        resources = obs.resources_summary() if obs else {
-            "samples_file": "observer/resources.jsonl", "sample_count": 0, "max_rss_mb": None,
-            "max_open_files": None, "per_process": {}, "rss_series": {}}
-        started, stopped = self.times["started_ms"], self.times["stopped_ms"]
-        return {
-            "schema_version": 1, "run_id": self.run_id, "mode": s.mode, "speed": s.speed,
-            "minutes": s.minutes, "sink": self.sink, "seed": self.schedule.seed,
-            "schedule_file": self.schedule.source, "interrupted": self.interrupted,
-            "interrupt_reason": self.interrupt_reason,
-            "harness": {"pid": os.getpid(), "max_rss_mb": _own_rss_mb(),
-                        "started_ms": started, "ended_ms": now_ms()},
-            "pipeline": {
-                "command": self.command, "health_url": self.health_url,
-                "run_dir": str(self.run_dir),
-                "supervisor_pid": self.proc.pid if self.proc else None,
-                "exit_code": self.exit_code, **self.times, "stop_signal": self.stop_signal,
-                "duration_s": round((stopped - started) / 1000, 3) if started and stopped
-                else None},
-            "market_clock": {"start_event_ms": self.clock.start_event_ms,
-                             "end_event_ms": self.end_event_ms,
-                             "start_wall_ms": self.clock.start_wall_ms,
-                             "elapsed_market_s": self._market_s()},
-            "health": health, "resources": resources,
-            "pids": obs.pids_summary() if obs else {},
-            "faults": self.history.fault_list(), "restarts": list(self.history.restarts),
-            "shutdown": {"signal": self.stop_signal, "sent_ms": stop_ms, "exits": exits,
-                         "observed_order": _order(exits, self.spec.stages),
-                         "orphans": self.orphans},
-            "store": {"type": s.timeseries, "url": self.store.url, "readback": self.readback,
-                      "readback_error": self.readback_error},
-            "feed": self.feed.summary() if self.feed else None,
-            "errors": list(self.history.errors),
-        }
+        return build_observations(self)
 
 
 class PipelineExited(RuntimeError):
     """The pipeline's root process ended before the harness asked it to."""
-
-
-def _order(exits: list[dict], stages: list[str]) -> list[str]:
-    seen: list[str] = []
-    for e in exits:
-        if e["stage"] in stages and e["stage"] not in seen:
-            seen.append(e["stage"])
-    return seen
-
-
-def _own_rss_mb() -> float | None:
-    try:
-        return round(psutil.Process().memory_info().rss / (1024 * 1024), 2)
-    except psutil.Error:
-        return None
-

@@ -94,7 +94,8 @@ RUN_OPTIONS = (
     Option("soak_timeseries_url", str, None,
            "use this running store instead of starting one (reachability is prechecked)"),
     Option("soak_run_dir", str, "artifacts/soak", "parent folder; each run gets its own folder"),
-    Option("soak_keep", _bool, False, "keep run folders of passing runs (failed ones are kept)"),
+    Option("soak_keep", _bool, False, "keep passing runs whole (by default they drop their "
+           "handoff logs; failing and interrupted runs are always kept whole)"),
     Option("soak_health_interval_s", float, 10.0, "market seconds between health polls"),
     Option("soak_sample_interval_s", float, None,
            "wall seconds between psutil samples (default: the health poll interval)"),
