@@ -11,12 +11,11 @@ import threading
 
 import psutil
 import pytest
+from soak_helpers import MINI_SPEC, mini_settings
 
 from evidence.schemas import violations
 from pytest_soak.procs import RUN_MARKER, find_tagged
 from pytest_soak.session import SoakSession
-
-from .conftest import MINI_SPEC, mini_settings
 
 KILL_BETA = """
 name: kill-beta
