@@ -89,12 +89,21 @@ def _draw(run: RunEvidence) -> list[str]:
     return []
 
 
+class UnknownVerdict(Exception):
+    """The harness could not decide an item (no data). It fails the test like a `fail` does,
+    but Allure shows it as "broken", not "failed": the harness or set-up needs a look."""
+
+
 def assert_item(judgement: Judgement, item: str) -> None:
     """Label, document and attach evidence for one D-test, then pass or fail it."""
+    __tracebackhide__ = True
     result = judgement.results[item]
     allure_support.label_test(item, TITLES[item], DESCRIPTIONS[item])
     allure_support.history_steps(judgement.run)
     allure_support.attach_evidence(judgement.run, result)
-    if result.status != "pass":
-        pytest.fail(f"{result.line()}\n  value: {result.value}\n  threshold: "
-                    f"{result.threshold}\n  run: {judgement.run.run_dir}", pytrace=False)
+    message = (f"{result.line()}\n  value: {result.value}\n  threshold: {result.threshold}"
+               f"\n  run: {judgement.run.run_dir}")
+    if result.status == "unknown":
+        raise UnknownVerdict(message)
+    if result.status == "fail":
+        pytest.fail(message, pytrace=False)

@@ -133,6 +133,12 @@ def _policy(run: RunEvidence, manifest: dict, obs: dict, stages: list[str],
             if abs(delay - want) > t.backoff_tolerance_s and abs(
                     delay - expected_delay(policy, 0)) > t.backoff_tolerance_s:
                 problems.append(f"{stage} restart {n + 1}: delay {delay} s, policy says {want} s")
+    for stage in stages:
+        proc = processes(manifest).get(stage) or {}
+        limit = policy.get("max_restarts")
+        if proc.get("gave_up") and isinstance(limit, int) and proc.get("restart_count", 0) < limit:
+            problems.append(f"{stage} given up after {proc.get('restart_count')} restart(s), "
+                            f"the policy allows {limit}")
     for r in obs["restarts"]:
         seen, killed = r.get("new_pid_seen_ms"), r.get("killed_ms")
         if seen is not None and killed is not None:

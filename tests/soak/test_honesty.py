@@ -8,7 +8,7 @@ that under-reports RSS, a sink that loses rows, an alert that never resolves). T
 run uses the same wrapper with nothing damaged and must pass every part the others fail.
 A check that cannot fail is a defect.
 
-Runs are short (5 market minutes at 30x with the reduced schedule tests/soak/broken/
+Runs are short (7 market minutes at 30x with the reduced schedule tests/soak/broken/
 honesty_schedule.yaml) so the whole module stays within a few minutes of CI.
 """
 
@@ -47,7 +47,7 @@ def soak(pytester: pytest.Pytester, config: Path) -> tuple[pytest.RunResult, dic
     result = pytester.runpytest_subprocess(
         str(REPO / "suites" / "soak"), "-p", "no:cacheprovider", "-ra",
         "--soak-config", str(config), "--soak-schedule", str(SCHEDULE),
-        "--soak-minutes", "5", "--soak-speed", "30", "--soak-run-dir", str(runs),
+        "--soak-minutes", "7", "--soak-speed", "30", "--soak-run-dir", str(runs),
         "--soak-keep", "true", "-o", "timeout=240")
     found = sorted(runs.glob("*/dod.json"))
     assert found, f"no dod.json written:\n{result.stdout.str()[-3000:]}"

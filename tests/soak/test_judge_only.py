@@ -75,3 +75,18 @@ def test_missing_observations_are_a_harness_problem_never_a_pass(pytester, run_d
     dod = json.loads((run_dir / "dod.json").read_text())
     assert dod["items"]["D1"]["status"] == "unknown"
     assert dod["verdict"] == "fail"
+
+
+def test_an_unknown_item_fails_and_shows_as_broken_in_allure(pytester, run_dir) -> None:
+    alluredir = pytester.path / "allure"
+    rewrite(run_dir, "harness_observations.json", lambda o: o.update(restarts=[]))
+    result = judge(pytester, run_dir, "--alluredir", str(alluredir))
+    result.assert_outcomes(passed=11, failed=1)
+    result.stdout.fnmatch_lines(["D9 unknown: *the kill never took effect*"])
+    statuses = {}
+    for path in alluredir.glob("*-result.json"):
+        doc = json.loads(path.read_text())
+        statuses[next(lab["value"] for lab in doc["labels"] if lab["name"] == "dod")] = \
+            doc["status"]
+    assert statuses["D9"] == "broken" and statuses["D1"] == "passed"
+    assert json.loads((run_dir / "dod.json").read_text())["failure_kind"] == "harness"

@@ -143,6 +143,7 @@ CASES = [
     ("D9", "fail", OBS, _set("restarts.0.restart_s", 20.0)),
     ("D9", "fail", MAN, _set("status.processes.1.restart_count", 0)),
     ("D9", "fail", MAN, _set("restart_backoff_pattern", {"signal": [3.0]})),
+    ("D9", "fail", MAN, _set("status.processes.1.gave_up", True)),
     ("D9", "fail", MAN, _set("signal_metrics.aggtrade_ids.BTCUSDT.count", 499)),
     ("D9", "unknown", OBS, lambda doc: doc.update(
         faults=[f for f in doc["faults"] if f["kind"] != "kill_stage"])),
