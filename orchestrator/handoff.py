@@ -107,7 +107,13 @@ class HandoffWriter:
         """A pre-serialised JSON object without its newline."""
         self._write(line.encode("utf-8") + b"\n")
 
-    def _write(self, data: bytes) -> None:
+    def append_raw_many(self, lines: list[str]) -> None:
+        """Several pre-serialised JSON objects in one write (harvest's hot path); each line
+        is accepted once this returns, exactly as with append_raw."""
+        if lines:
+            self._write(("\n".join(lines) + "\n").encode("utf-8"), len(lines))
+
+    def _write(self, data: bytes, records: int = 1) -> None:
         if self._fd is None:
             raise ValueError("HandoffWriter is closed")
         if self._size and self._size + len(data) > self.segment_bytes:
@@ -116,8 +122,8 @@ class HandoffWriter:
         if written < len(data):                  # a short write is rare but legal
             self._write_rest(memoryview(data)[written:])
         self._size += len(data)
-        self.appended += 1
-        self._since_fsync += 1
+        self.appended += records
+        self._since_fsync += records
         if self._since_fsync >= self.fsync_every:
             self._since_fsync = 0
             self._syncer.request()

@@ -82,19 +82,26 @@ class Harvester:
             self._thread.join(timeout_s)
 
     def drain(self, max_records: int) -> int:
-        """Move up to max_records queued events into the handoff; returns how many."""
-        moved = 0
-        queue, writer = self.queue, self.writer
-        while moved < max_records and queue:
-            event = queue.popleft()
-            moved += 1
-            writer.append_raw(event.line)
-            self.events_out += 1
+        """Move up to max_records queued events into the handoff (one write); returns how many.
+        Counted as accepted (events_out, aggtrade_ids) only after the write returned."""
+        queue = self.queue
+        count = min(max_records, len(queue))
+        if not count:
+            return 0
+        events = [queue.popleft() for _ in range(count)]
+        many = getattr(self.writer, "append_raw_many", None)
+        if many is not None:
+            many([event.line for event in events])
+        else:
+            for event in events:
+                self.writer.append_raw(event.line)
+        self.events_out += count
+        for event in events:
             if event.agg_id is not None:
                 self.aggtrade_ids.add(event.symbol, event.agg_id)
             if self.newest_event_ms is None or event.event_ms > self.newest_event_ms:
                 self.newest_event_ms = event.event_ms
-        return moved
+        return count
 
     # ---- the reader thread ---------------------------------------------------------------
     def _thread_main(self, ready: threading.Event) -> None:

@@ -112,3 +112,16 @@ def test_out_of_order_aggtrade_ids_are_counted_and_not_forwarded():
     assert h.counts()["out_of_order_count"] == 2
     assert h.aggtrade_ids.ids == {"BTCUSDT": {"first": 5, "last": 7, "count": 3}}
     assert len(lines) == 3 and lines[0].startswith('{"recv_ms":')
+
+
+def test_batched_handoff_writes_read_back_line_by_line(tmp_path):
+    """HandoffWriter.append_raw_many (added for harvest's drain) counts and reads like
+    append_raw."""
+    from orchestrator.handoff import HandoffReader, HandoffWriter
+    writer = HandoffWriter(tmp_path / "market", fsync_every=3)
+    writer.append_raw_many([f'{{"recv_ms":{i},"stream":"s","data":{{}}}}' for i in range(5)])
+    writer.append_raw('{"recv_ms":5,"stream":"s","data":{}}')
+    assert writer.appended == 6
+    writer.close()
+    records = HandoffReader(tmp_path / "market", "test").read(100)
+    assert [r["recv_ms"] for r in records] == list(range(6))
