@@ -103,9 +103,8 @@ def _recorded(manifest: dict, stage: str, kills: int) -> ItemResult:
 
 
 def declared_policy(run: RunEvidence, manifest: dict) -> dict | None:
-    for doc, path in ((run.source_manifest, "config_snapshot.supervisor.restart"),
-                      (manifest, "config_snapshot.supervisor.restart"),
-                      (manifest, "restart_policy")):
+    for doc, path in ((manifest, "restart_policy"),
+                      (run.source_manifest, "config_snapshot.supervisor.restart")):
         found = dig(doc or {}, path)
         if isinstance(found, dict) and "initial_delay_s" in found:
             return found
