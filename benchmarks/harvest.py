@@ -120,6 +120,10 @@ def main() -> int:
     print(json.dumps({"metric": "harvest_cpu_us_per_event", "value": round(cpu_us, 1),
                       "unit": "us", "bar": None,
                       "note": "harvest process CPU (reader + drain) per event handed off"}))
+    print(json.dumps({"metric": "harvest_events_per_cpu_s", "value": round(1e6 / cpu_us),
+                      "unit": "events/s", "bar": 30000,
+                      "note": "what the harvest process sustains per second of its own CPU "
+                              "(independent of how busy the shared cores are)"}))
     print(json.dumps({"metric": "feed_cpu_us_per_event", "value": round(feed_cpu_us, 1),
                       "unit": "us", "bar": None,
                       "note": "replay feed process CPU per event (the other side of the pipe)"}))
