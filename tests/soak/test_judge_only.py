@@ -28,7 +28,9 @@ def run_dir(template: Path, tmp_path: Path) -> Path:
 
 
 def judge(pytester: pytest.Pytester, run_dir: Path, *args: str) -> pytest.RunResult:
+    # the schedule plays no part in judging an existing folder
     return pytester.runpytest_inprocess(SUITE, "-p", "no:cacheprovider", "-ra",
+                                        "--soak-schedule", "none",
                                         "--soak-from-run", str(run_dir), *args)
 
 
