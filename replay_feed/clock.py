@@ -21,12 +21,14 @@ class MarketClock:
         self._anchor_wall = time.monotonic()
         self._anchor_market = float(wall_ms())
         self.last_delivered_ms: int | None = None
+        self.started = False
 
     @property
     def paced(self) -> bool:
         return self.speed is not None
 
     def start(self, market_ms: int) -> None:
+        self.started = True
         self._anchor_wall = time.monotonic()
         self._anchor_market = float(market_ms)
 
@@ -36,6 +38,8 @@ class MarketClock:
     def now(self) -> int:
         if not self.paced:
             return self.last_delivered_ms if self.last_delivered_ms is not None else wall_ms()
+        if not self.started:                 # before the session: the exchange's 'now'
+            return wall_ms()
         elapsed_s = time.monotonic() - self._anchor_wall
         return int(self._anchor_market + self.rate() * 1000 * elapsed_s)
 
