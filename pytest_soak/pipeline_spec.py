@@ -17,6 +17,10 @@ another team's pipeline honouring the contract (docs/soak.md) is soaked by point
     progress: {events: "stage.metrics.key", signals: "stage.metrics.key"}   # status counters
     alerts_from: run_manifest.json  # file with an `alerts` section (firing alerts for progress)
 
+A string that is exactly one placeholder keeps the value's type; if that value is None (no feed
+with --soak-feed exchange, no store with --soak-timeseries none) the key is left out, so the
+base config's value stays.
+
 Placeholders: {python} {config} {run_dir} {sink} {minutes} {pipeline_minutes} {run_id}
 {health_port} {feed_ws_url} {feed_rest_url} {feed_control_url} {timeseries_type}
 {timeseries_url} {replay_flag} (1|0) {replay_mode_bool} {mode} {speed} {repo}.
@@ -86,7 +90,9 @@ def render_tree(node: Any, values: dict[str, Any], source: Path, where: str = "o
     """Fill placeholders in string leaves; a leaf that is exactly one placeholder keeps the
     value's type (so "{speed}" stays a number and "{timeseries_url}" may become null)."""
     if isinstance(node, dict):
-        return {k: render_tree(v, values, source, f"{where}.{k}") for k, v in node.items()}
+        out = {k: render_tree(v, values, source, f"{where}.{k}") for k, v in node.items()}
+        # a lone placeholder without a value (no feed, no store) leaves the base value alone
+        return {k: v for k, v in out.items() if not (v is None and _lone(node[k], values))}
     if isinstance(node, list):
         return [render_tree(v, values, source, f"{where}[{i}]") for i, v in enumerate(node)]
     if isinstance(node, str):
@@ -95,6 +101,11 @@ def render_tree(node: Any, values: dict[str, Any], source: Path, where: str = "o
             return values[inner]
         return fill(node, values, source, where)
     return node
+
+
+def _lone(template: Any, values: dict[str, Any]) -> bool:
+    return (isinstance(template, str) and template.startswith("{") and template.endswith("}")
+            and template[1:-1] in values)
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:

@@ -49,7 +49,8 @@ def test_the_reference_spec_renders_typed_values_and_names_bad_placeholders(tmp_
     command = spec.render_command(values)
     assert command[:3] == ["py", "-m", "orchestrator.run"] and "62" in command
     config = spec.render_config(values)
-    assert config["run"]["replay_mode"] is True and config["timeseries"]["url"] is None
+    assert config["run"]["replay_mode"] is True
+    assert config["timeseries"]["url"] == ""           # no store: the base value stays
     assert config["feed"]["ws_base_url"] == "ws://f"
     assert config["supervisor"]["shutdown_order"] == ["report", "broker", "signal", "harvest"]
     with pytest.raises(SoakUsageError, match=r"unknown placeholder\(s\) \['nope'\]"):
