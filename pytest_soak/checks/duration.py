@@ -1,7 +1,9 @@
 """D1 duration: the run covered the requested market minutes and ended by a graceful stop, exit 0.
 
 Measured by the harness: the feed's event clock at market second 0 and when the stop was
-sent (observations.market_clock), the supervisor's exit code as the harness's Popen saw it.
+sent (observations.market_clock), its own health polls up to the stop (the pipeline must
+still be serving then, not only have been started), and the supervisor's exit code as the
+harness's Popen saw it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ def check_D1(run: RunEvidence, t: Thresholds) -> ItemResult:
     stop = interrupted(run, "D1")
     if stop:
         return stop
-    return combine("D1", [_covered(obs, t), _graceful_exit(obs)])
+    return combine("D1", [_covered(obs, t), _served_until_stop(run, obs, t),
+                          _graceful_exit(obs)])
 
 
 def _covered(obs: dict, t: Thresholds) -> ItemResult:
@@ -38,6 +41,24 @@ def _covered(obs: dict, t: Thresholds) -> ItemResult:
                       value, threshold, [OBSERVATIONS])
     return failed("market minutes", f"covered only {value} of {threshold} market minutes "
                   f"(tolerance {t.duration_tolerance_s} s)", value, threshold, [OBSERVATIONS])
+
+
+def _served_until_stop(run: RunEvidence, obs: dict, t: Thresholds) -> ItemResult:
+    """The pipeline was up (every stage healthy) until the harness's stop, not only started:
+    a pipeline that quits early on its own timer has not lasted the requested minutes."""
+    rel = obs["health"]["samples_file"]
+    stop = obs["pipeline"].get("stop_sent_ms")
+    polls = [p for p in run.samples("health") if stop is None or p.get("t_ms", 0) <= stop]
+    healthy = [p for p in polls if (p.get("stages") or {}) and all(p["stages"].values())]
+    if stop is None or not healthy:
+        return unknown("served until the stop", "no all-healthy poll before a stop signal",
+                       evidence=[rel])
+    gap_s = round((stop - healthy[-1]["t_ms"]) / 1000 * float(obs.get("speed") or 1), 1)
+    text = f"last all-healthy poll {gap_s} market s before the stop"
+    if gap_s <= t.stop_gap_s:
+        return passed("served until the stop", text, gap_s, t.stop_gap_s, [rel])
+    return failed("served until the stop", f"{text} (> {t.stop_gap_s} s): the pipeline stopped "
+                  "serving before the requested minutes were up", gap_s, t.stop_gap_s, [rel])
 
 
 def _graceful_exit(obs: dict) -> ItemResult:

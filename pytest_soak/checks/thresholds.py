@@ -21,6 +21,8 @@ RULE_ALIASES = {"total_zero": "no_data", "feed_silent": "no_data", "data_dropped
 class Thresholds:
     # D1: the market time covered may fall short of the request by at most this much
     duration_tolerance_s: float = 30.0
+    # D1: market seconds between the last all-healthy poll and the stop signal (3 polls)
+    stop_gap_s: float = 30.0
     # D2: share of the harness's polls (outside fault windows) a stage must be healthy in
     health_min_pct: float = 98.0
     # market seconds after a fault window during which its after-effects are tolerated

@@ -16,7 +16,7 @@ import pytest
 from pytest_soak.checks import CHECKS, Thresholds, judge, run_check
 from pytest_soak.evidence_loader import RunEvidence
 
-from .factory import counter, ev, good_run, rewrite, wall, write_jsonl
+from .factory import MINUTES, counter, ev, good_run, rewrite, wall, write_jsonl
 
 OBS, MAN, SRC = "harness_observations.json", "run_manifest.json", "source_manifest.json"
 
@@ -92,6 +92,7 @@ CASES = [
     ("D1", "fail", OBS, _set("market_clock.end_event_ms", ev(300))),
     ("D1", "fail", OBS, _set("pipeline.stop_signal", "SIGKILL")),
     ("D1", "unknown", OBS, _set("market_clock.start_event_ms", None)),
+    ("D1", "fail", OBS, _set("pipeline.stop_sent_ms", wall(MINUTES * 60 + 120))),
     ("D1", "unknown", OBS, _set("interrupted", True)),
     ("D2", "fail", None, lambda d: write_jsonl(d / "observer/health.jsonl", [
         {"t_ms": wall(s), "market_s": s, "ok": True,
