@@ -55,6 +55,9 @@ class Judgement:
     dod_path: Path | None
     problems: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:  # shown in pytest tracebacks: keep it one short line
+        return f"Judgement(run_id={self.run.run_id!r}, verdict={self.dod['verdict']!r})"
+
     @property
     def failing(self) -> list[ItemResult]:
         return [r for r in self.results.values() if not r.ok]

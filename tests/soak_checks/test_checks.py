@@ -225,3 +225,31 @@ def test_a_check_that_crashes_is_unknown_never_pass(run_dir: Path, monkeypatch) 
 def test_alert_times_in_iso_only_are_understood(run_dir: Path) -> None:
     doc = json.loads((run_dir / MAN).read_text())
     assert all("fired_at_ms" in a for a in doc["alerts"])
+
+
+def test_an_influxdb_readback_is_compared_the_same_way(run_dir: Path) -> None:
+    from .factory import signal_rows
+    rows = signal_rows()
+    series = {"soak_run": [], "soak_gating_breakdown": [], "soak_per_minute": []}
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        mine = [r for r in rows if r["symbol"] == symbol]
+        strong = sum(1 for r in mine if r["strong"])
+        series["soak_run"].append({"time": "2023-11-14T22:12:00Z", "symbol": symbol,
+                                   "total": len(mine), "strong_ratio": strong / len(mine)})
+        for reason in {r["gating"] for r in mine}:
+            series["soak_gating_breakdown"].append({
+                "time": "2023-11-14T22:12:00Z", "symbol": symbol, "reason": reason,
+                "count": sum(1 for r in mine if r["gating"] == reason)})
+        for minute in sorted({r["ts_ms"] // 60_000 * 60_000 for r in mine}):
+            series["soak_per_minute"].append({
+                "time": minute, "symbol": symbol,
+                "total": sum(1 for r in mine if r["ts_ms"] // 60_000 * 60_000 == minute)})
+
+    def to_influx(doc):
+        doc["store"] = {"type": "influxdb", "url": "http://127.0.0.1:1", "readback_error": None,
+                        "readback": {"database": "soak", "series": series}}
+    rewrite(run_dir, OBS, to_influx)
+    assert verdict(run_dir, "D4").status == "pass", verdict(run_dir, "D4").line()
+    series["soak_per_minute"][0]["total"] += 1
+    rewrite(run_dir, OBS, to_influx)
+    assert verdict(run_dir, "D4").status == "fail"
