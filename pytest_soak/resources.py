@@ -58,9 +58,14 @@ class ProcessTree:
             key = (proc.pid, proc.create_time())
         except psutil.Error:
             return "gone"
-        if key not in self._names:
-            self._names[key] = self._classify(proc)
-        return self._names[key]
+        name = self._names.get(key)
+        if name is None:
+            name = self._classify(proc)
+            # A child seen between fork and exec still shows its parent's command line: only a
+            # stage match is final, anything else is looked at again next time.
+            if not name.startswith("other:") and name != "gone":
+                self._names[key] = name
+        return name
 
     def _classify(self, proc: psutil.Process) -> str:
         if proc.pid == self.root_pid:

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import threading
+import time
 
 import psutil
 import pytest
@@ -127,3 +128,36 @@ def test_a_pipeline_deaf_to_sigint_is_killed_after_the_stop_timeout(tmp_path):
     assert obs["pipeline"]["stop_signal"] == "SIGINT+SIGKILL"
     assert any("did not exit" in e for e in obs["errors"])
     assert find_tagged(result.run_id) == []
+
+
+def test_a_child_seen_before_exec_is_named_once_its_command_line_is_known(tmp_path):
+    """Between fork and exec a child shows its parent's command line: that name is not final.
+    Made deterministic with a child that execs itself into a stage after a while."""
+    import subprocess
+    import sys
+
+    from pytest_soak.resources import ProcessTree
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import os, sys, time; time.sleep(0.5); "
+        "os.execv(sys.executable, [sys.executable, \"-c\", \"import time; time.sleep(30)\", "
+        "\"stage_main\", \"late\"])'])\n"
+        "time.sleep(30)\n")
+    parent = subprocess.Popen([sys.executable, str(script)])
+    try:
+        tree = ProcessTree(parent.pid)
+        seen: list[set[str]] = []
+        for _ in range(150):
+            seen.append({name for name, _ in tree.processes()})
+            if "late" in seen[-1]:
+                break
+            time.sleep(0.02)
+        assert any("other:python" in names for names in seen)   # seen before its exec
+        assert "late" in seen[-1] and tree.stage_pids().get("late") is not None
+    finally:
+        for child in psutil.Process(parent.pid).children(recursive=True):
+            child.kill()
+        parent.kill()
+        parent.wait(5)
