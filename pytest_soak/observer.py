@@ -125,6 +125,8 @@ class Observer:
         self.max_files: dict[str, int] = {}
         self.sample_counts: dict[str, int] = {}
         self.max_tree_rss = 0.0
+        self.max_rss_running: dict[str, float] = {}    # until the stop signal (what a
+        self.stop_sent = False                          # pipeline's own sampler can see)
         self.series: dict[str, Downsampler] = {}
         self.polling = True                # health polls stop once the stop is sent
         self.counting = False              # polls count in the summary once the run started
@@ -219,6 +221,9 @@ class Observer:
                 tree_rss += s.rss_mb or 0.0
                 if s.rss_mb is not None:
                     self.max_rss[s.stage] = max(self.max_rss.get(s.stage, 0.0), s.rss_mb)
+                    if not self.stop_sent:
+                        self.max_rss_running[s.stage] = max(
+                            self.max_rss_running.get(s.stage, 0.0), s.rss_mb)
                     if not s.stage.startswith("other:"):   # short-lived helpers: no leak
                         self.series.setdefault(s.stage, Downsampler()).add(t_ms, s.rss_mb)
                 if s.open_files is not None:
@@ -263,7 +268,9 @@ class Observer:
                 "max_rss_mb": max(self.max_rss.values(), default=None),
                 "max_open_files": max(self.max_files.values(), default=None),
                 "max_tree_rss_mb": round(self.max_tree_rss, 2) if self.samples else None,
+                "max_rss_mb_before_stop": max(self.max_rss_running.values(), default=None),
                 "per_process": {s: {"max_rss_mb": self.max_rss.get(s),
+                                    "max_rss_mb_before_stop": self.max_rss_running.get(s),
                                     "max_open_files": self.max_files.get(s),
                                     "samples": self.sample_counts.get(s, 0)} for s in stages},
                 "rss_series": {s: d.points for s, d in self.series.items()},

@@ -255,6 +255,7 @@ class SoakSession:
             return
         if self.observer:
             self.observer.polling = False          # a stopping stage is not an unhealthy one
+            self.observer.stop_sent = True
             self.observer.fast_tick_s = 0.05
         self.end_event_ms = self.clock.event_ms() if self.clock.started else None
         self.end_market_s = self.market_s()
