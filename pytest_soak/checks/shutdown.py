@@ -64,6 +64,13 @@ def _orphans(obs: dict) -> ItemResult:
     return passed("orphans", "no process of the run outlived it", 0, 0, [OBSERVATIONS])
 
 
+def is_residual(key: str, value: object) -> bool:
+    """A stage metric naming something still held in memory (a queue's length, a pending
+    batch, an export backlog) with a non-zero / true value."""
+    holds = key.endswith(("_len", "_depth", "_size", "backlog")) or key.startswith("pending")
+    return holds and isinstance(value, int | float) and bool(value)
+
+
 def _residual_queues(run: RunEvidence) -> ItemResult:
     files = sorted((run.run_dir / "status").glob("*.json"))
     if not files:
@@ -78,8 +85,7 @@ def _residual_queues(run: RunEvidence) -> ItemResult:
         if status.get("state") != "stopped":
             not_stopped.append(f"{path.stem}={status.get('state')}")
         for key, value in (status.get("metrics") or {}).items():
-            if "queue" in key and any(w in key for w in ("depth", "size", "len", "pending")) \
-                    and isinstance(value, int | float) and value:
+            if is_residual(key, value):
                 residual[f"{path.stem}.{key}"] = value
     if residual or not_stopped:
         return failed("residual queues", f"residual in-memory queue(s) {residual} "

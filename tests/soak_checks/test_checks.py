@@ -158,6 +158,8 @@ CASES = [
     ("D10", "fail", OBS, _set("shutdown.orphans", [{"pid": 9, "name": "python",
                                                    "cmdline": ["python"]}])),
     ("D10", "fail", MAN, _set("shutdown_order.1.forced", True)),
+    ("D10", "fail", "status/signal.json", _set("metrics", {"pending_batch": True})),
+    ("D10", "fail", "status/harvest.json", _set("metrics", {"queue_len": 3, "queue_dropped": 0})),
     ("D10", "fail", None, lambda d: write_jsonl(d / "handoff/signals/00000001.jsonl",
                                                 [{"row_id": "lost-1"}])),
     ("D11", "fail", SRC, _set("ws_region", None)),
