@@ -1,0 +1,46 @@
+"""Ctrl+C in the middle of a real soak of the reference pipeline (replay feed, real stages):
+everything stops, what exists is written, nothing of the run survives."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from evidence.schemas import violations
+from pytest_soak.procs import find_tagged
+from pytest_soak.session import SoakSession
+from pytest_soak.settings import SoakSettings
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_real_soak_leaves_nothing_running(tmp_path: Path) -> None:
+    settings = SoakSettings.from_values({
+        "soak_minutes": "10", "soak_speed": "30", "soak_timeseries": "none",
+        "soak_schedule": "none", "soak_run_dir": str(tmp_path / "runs"),
+        "soak_startup_timeout_s": "60"}, root=tmp_path)
+    session = SoakSession(settings, "jsonl")
+
+    def interrupt_once_running() -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not session.clock.started:
+            time.sleep(0.1)
+        time.sleep(2.0)                             # a minute of market time in
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_running, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        session.run()
+    obs = json.loads((session.run_dir / "harness_observations.json").read_text())
+    assert violations(obs, "harness_observations") == []
+    assert obs["interrupted"] is True and obs["pipeline"]["exit_code"] == 0
+    assert obs["pipeline"]["healthy_ms"] is not None and obs["health"]["polls"] > 0
+    assert obs["shutdown"]["observed_order"] == ["report", "broker", "signal", "harvest"]
+    assert json.loads((session.run_dir / "dod.json").read_text())["verdict"] == "interrupted"
+    assert find_tagged(session.run_id) == []
+    assert session.feed.proc.poll() is not None     # the feed sidecar is gone too
