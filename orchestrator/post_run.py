@@ -1,11 +1,9 @@
-"""After every stage has stopped: the report finaliser (one-shot child, bounded time) and,
-after a --sink dual run, the parity file. Both belong to other parts; each is skipped with a
-log line while its module does not exist yet."""
+"""After every stage has stopped: the finalisers (one-shot children, bounded time) of the
+broker and the report, then, after a --sink dual run, the parity file."""
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import logging
 import os
@@ -14,7 +12,14 @@ import sys
 import time
 from typing import Any
 
-FINALIZE_MODULE = "orchestrator.report.finalize"
+# Finalisers run in this order once every stage has stopped. The broker drains the confirmed
+# signals the signal stage committed after the broker had stopped (the default shutdown order
+# stops the broker first); the report then covers every committed signal and the final
+# executor metrics.
+FINALIZERS = (
+    ("broker", ["-m", "orchestrator.stage_main", "broker", "--drain"]),
+    ("report", ["-m", "orchestrator.report.finalize"]),
+)
 
 
 class PostRun:
@@ -23,27 +28,26 @@ class PostRun:
         self.timeout_s = finalize_timeout_s
         self.log = log
         self.sections: dict[str, Any] = {}
-        self.finalize: dict[str, Any] = {"ran": False, "reason": "not yet"}
+        self.finalize: dict[str, Any] = {}
         self.parity: dict[str, Any] = {"ran": False, "reason": "not yet"}
 
     def summary(self) -> dict[str, Any]:
         return {"finalize": self.finalize, "parity": self.parity}
 
     def run(self) -> None:
-        self._run_finalize()
+        for stage, module_argv in FINALIZERS:
+            if stage in self.opts.enabled:
+                self.finalize[stage] = self._run_finalizer(stage, module_argv)
+            else:
+                self.finalize[stage] = {"ran": False, "reason": f"{stage} not enabled"}
         self._run_parity()
 
-    def _run_finalize(self) -> None:
-        if importlib.util.find_spec(FINALIZE_MODULE) is None:
-            self.finalize = {"ran": False, "reason": f"{FINALIZE_MODULE} not present"}
-            self.log.info("report finaliser skipped: %s does not exist yet", FINALIZE_MODULE)
-            return
+    def _run_finalizer(self, stage: str, module_argv: list[str]) -> dict[str, Any]:
         run_dir = self.opts.run_dir.resolve()
-        argv = [sys.executable, "-m", FINALIZE_MODULE, "--config",
-                str(self.opts.config_path.resolve()), "--run-dir", str(run_dir),
-                "--sink", self.opts.sink, "--run-id", self.opts.run_id]
+        argv = [sys.executable, *module_argv, "--config", str(self.opts.config_path.resolve()),
+                "--run-dir", str(run_dir), "--sink", self.opts.sink, "--run-id", self.opts.run_id]
         started = time.monotonic()
-        with open(run_dir / "logs" / "report_finalize.log", "ab") as log_file:
+        with open(run_dir / "logs" / f"{stage}_finalize.log", "ab") as log_file:
             env = dict(os.environ, SOAK_RUN_ID=self.opts.run_id,
                        ORCH_SUPERVISOR_PID=str(os.getpid()))
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file,
@@ -54,16 +58,17 @@ class PostRun:
                 proc.kill()
                 proc.wait(5)
                 code = None
-        self.finalize = {"ran": True, "exit_code": code, "timed_out": code is None,
-                         "duration_s": round(time.monotonic() - started, 3)}
-        self.log.info("report finaliser: %s", self.finalize)
-        self._merge_status(run_dir / "status" / "report_finalize.json")
+        result = {"ran": True, "exit_code": code, "timed_out": code is None,
+                  "duration_s": round(time.monotonic() - started, 3)}
+        self.log.info("%s finaliser: %s", stage, result)
+        self._merge_status(run_dir / "status" / f"{stage}_finalize.json")
+        return result
 
     def _merge_status(self, path: Any) -> None:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            self.log.warning("report finaliser status unreadable: %s", exc)
+            self.log.warning("finaliser status %s unreadable: %s", path, exc)
             return
         self.sections.update({k: v for k, v in (doc.get("manifest") or {}).items()
                               if k != "source"})

@@ -119,6 +119,17 @@ class Stage:
             return 1
         return self._shutdown()
 
+    def drain(self) -> int:
+        """Finaliser mode, run once after every stage has stopped: do the work still waiting in
+        the stage's inputs (step until idle), then flush and close as at a graceful stop."""
+        self.setup()
+        self._setup_done = True
+        self._state = "running"
+        while self.step():
+            pass
+        self.request_stop("drained")
+        return self._shutdown()
+
     def _loop(self) -> None:
         next_beat = next_check = time.monotonic()
         while not self.stop_requested:

@@ -34,6 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--run-dir", required=True, type=Path)
     parser.add_argument("--sink", default="jsonl", choices=SINKS)
     parser.add_argument("--run-id", required=True)
+    parser.add_argument("--drain", action="store_true",
+                        help="finaliser mode: process what is left in the inputs, flush, exit; "
+                             "status goes to status/NAME_finalize.json")
     return parser.parse_args(argv)
 
 
@@ -46,7 +49,8 @@ def configure_logging(name: str) -> logging.Logger:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    log = configure_logging(args.name)
+    label = f"{args.name}_finalize" if args.drain else args.name
+    log = configure_logging(label)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -54,12 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     supervisor = os.environ.get("ORCH_SUPERVISOR_PID")
     ctx = StageContext(
-        name=args.name, run_dir=args.run_dir.resolve(), run_id=args.run_id, config=config,
+        name=label, run_dir=args.run_dir.resolve(), run_id=args.run_id, config=config,
         sink=args.sink, replay_mode=replay_mode(config),
         supervisor_pid=int(supervisor) if supervisor else None, log=log)
     log.info("starting pid=%d run_id=%s sink=%s replay=%s", os.getpid(), args.run_id,
              args.sink, ctx.replay_mode)
-    return stage_class(args.name)(ctx).run()
+    stage = stage_class(args.name)(ctx)
+    return stage.drain() if args.drain else stage.run()
 
 
 if __name__ == "__main__":

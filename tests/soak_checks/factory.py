@@ -151,7 +151,7 @@ def run_manifest(rows: list[dict]) -> dict:
                            "samples_file": "resources.jsonl", "open_files_measure": "num_fds"},
         "shutdown_order_configured": ["report", "broker", "signal", "harvest"],
         "shutdown_order": order,
-        "post_run": {"finalize": {"ran": True}, "parity": {"ran": True}},
+        "post_run": {"finalize": {"report": {"ran": True}}, "parity": {"ran": True}},
         "harvester_metrics": harvester_metrics(ids),
         "signal_metrics": signal_metrics(ids, rows),
         "executor_metrics": executor_metrics(),
