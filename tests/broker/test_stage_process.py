@@ -118,3 +118,28 @@ def test_sigkill_restart_and_graceful_stop_keep_one_order_per_signal(
     assert metrics_file["outbox"]["published_events"] == final["metrics"]["outbox"][
         "published_events"]
     assert "executor_submit_total" in metrics_file["prometheus_exposition"]
+
+
+def test_drain_mode_trades_signals_committed_after_the_broker_stopped(tmp_path: Path) -> None:
+    """The supervisor's broker finaliser: signals the signal stage committed after the broker
+    had stopped (default shutdown order) are still traded, once each, and the finaliser's
+    status file carries the final executor metrics."""
+    early, late = _signals(0, 120), _signals(120, 80)
+    _publish(tmp_path, early)
+    drain = [sys.executable, "-m", "orchestrator.stage_main", "broker", "--drain", "--config",
+             str(REPO / "config" / "defaults.yaml"), "--run-dir", str(tmp_path),
+             "--run-id", "broker-test"]
+    assert subprocess.run(drain, cwd=REPO, capture_output=True, timeout=60).returncode == 0
+    _publish(tmp_path, late)
+    assert subprocess.run(drain, cwd=REPO, capture_output=True, timeout=60).returncode == 0
+
+    scan = scan_ready(tmp_path / "outbox")
+    assert scan.ok and scan.spool_files == [], scan.summary()
+    terminal = Counter(e["client_order_id"] for e in scan.events
+                       if e["event"] in ("fill", "reject"))
+    assert set(terminal) == {client_order_id(s) for s in early + late if s["confirm"]}
+    assert set(terminal.values()) == {1}
+    status = json.loads((tmp_path / "status" / "broker_finalize.json").read_text())
+    assert status["state"] == "stopped"
+    assert status["manifest"]["executor_metrics"]["fills"] + status["manifest"][
+        "executor_metrics"]["rejects"] == len(terminal)
