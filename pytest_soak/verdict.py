@@ -6,8 +6,9 @@ whose effect was never confirmed, evidence it could not read), not "the pipeline
 
 dod.json separates the two ways a gate fails, so CI can tell them apart:
 - "failure_kind": "pipeline" -- at least one item failed on the pipeline's evidence;
-- "failure_kind": "harness"  -- no item failed, but some are unknown or the harness logged
-  errors of its own (a fault it could not apply, a sidecar that died): fix the harness/setup;
+- "failure_kind": "harness"  -- no item failed, but some are unknown (no data: a fault the
+  harness could not apply, a sidecar that died, evidence it could not read): fix the
+  harness or the set-up; its own errors are listed in "harness_errors";
 - "failure_kind": "interrupted" -- the run was cut short (Ctrl+C, timeout);
 - "failure_kind": null -- every item passed.
 pytest's own exit code stays the usual one (1 when a D-test failed); read dod.json for which.
@@ -108,11 +109,9 @@ def failure_kind(items: dict[str, ItemResult], interrupted: bool,
         return "interrupted"
     if any(r.status == "fail" for r in items.values()):
         return "pipeline"
-    if any(r.status == "unknown" for r in items.values()) or harness_errors:
-        return "harness"
-    if any(i not in items for i in DOD_ITEMS):
-        return "harness"
-    return None
+    if overall(items, interrupted) == "pass":
+        return None   # harness_errors that cost no verdict are listed, not a failure
+    return "harness"  # nothing failed: something is unknown or missing
 
 
 def build_dod(run_id: str, items: dict[str, ItemResult], interrupted: bool = False,

@@ -79,3 +79,9 @@ def test_leak_slope_is_per_market_hour() -> None:
     assert fig["slope_mb_per_h"] == pytest.approx(2.0)
     assert fig["growth_mb"] == pytest.approx(29.0)
     assert leak_figures(series, 0, 30.0, warmup_s=10**9) is None
+
+
+def test_harness_errors_that_cost_no_verdict_are_listed_not_failed() -> None:
+    doc = build_dod("r1", all_pass(), harness_errors=["pushgateway cleanup failed"])
+    assert (doc["verdict"], doc["failure_kind"]) == ("pass", None)
+    assert doc["harness_errors"] == ["pushgateway cleanup failed"]
