@@ -21,6 +21,9 @@ A string that is exactly one placeholder keeps the value's type; if that value i
 with --soak-feed exchange, no store with --soak-timeseries none) the key is left out, so the
 base config's value stays.
 
+`"{speed*N}"` (a whole string) becomes the number speed x N: a rate per market second turned
+into a rate per wall second.
+
 Placeholders: {python} {config} {run_dir} {sink} {minutes} {pipeline_minutes} {run_id}
 {health_port} {feed_ws_url} {feed_rest_url} {feed_control_url} {timeseries_type}
 {timeseries_url} {replay_flag} (1|0) {replay_mode_bool} {mode} {speed} {repo}.
@@ -29,6 +32,7 @@ Placeholders: {python} {config} {run_dir} {sink} {minutes} {pipeline_minutes} {r
 from __future__ import annotations
 
 import copy
+import re
 import string
 import sys
 from dataclasses import dataclass, field
@@ -40,6 +44,7 @@ import yaml
 from pytest_soak.resources import DEFAULT_STAGE_REGEX
 from pytest_soak.settings import REPO_ROOT, SoakUsageError
 
+SCALED = re.compile(r"\{speed\*(\d+(?:\.\d+)?)\}")
 KNOWN = {"name", "description", "command", "base_config", "config_overlay", "env", "stages",
          "stage_regex", "health", "self_stop_margin_min", "progress", "alerts_from", "evidence"}
 
@@ -99,6 +104,9 @@ def render_tree(node: Any, values: dict[str, Any], source: Path, where: str = "o
         inner = node[1:-1]
         if node.startswith("{") and node.endswith("}") and inner in values:
             return values[inner]
+        scaled = SCALED.fullmatch(node)
+        if scaled:                       # "{speed*85}": a rate per market second, in wall terms
+            return float(values["speed"]) * float(scaled.group(1))
         return fill(node, values, source, where)
     return node
 

@@ -8,6 +8,8 @@ its own committed offset).
 
 from __future__ import annotations
 
+import time
+
 from orchestrator.handoff import HandoffWriter
 from orchestrator.harvest.harvester import Harvester
 from orchestrator.harvest.recorder import FrameRecorder
@@ -26,10 +28,25 @@ class HarvestStage(Stage):
         self.recorder = (FrameRecorder(self.ctx.run_dir / "recordings") if h["record"] else None)
         self.harvester = Harvester(self.settings, self.writer, self.log, self.recorder)
         self.drain_max = int(h["drain_max_per_step"])
+        # optional drain-rate cap (events/s, token bucket): lets a test make a burst outrun the
+        # drain deterministically; null (the default) = no cap. The final flush is never capped.
+        self.drain_rate = h.get("drain_max_per_s")
+        self._budget, self._budget_at = float(self.drain_rate or 0), time.monotonic()
         self.harvester.start()
 
     def step(self) -> bool:
-        return self.harvester.drain(self.drain_max) > 0
+        limit = self.drain_max
+        if self.drain_rate:
+            now = time.monotonic()
+            self._budget = min(float(self.drain_rate),
+                               self._budget + (now - self._budget_at) * self.drain_rate)
+            self._budget_at = now
+            limit = min(limit, int(self._budget))
+            if limit <= 0:
+                return False
+        moved = self.harvester.drain(limit)
+        self._budget -= moved
+        return moved > 0
 
     def flush(self) -> None:
         """Stop reading, move everything queued into the handoff, fsync."""
