@@ -6,21 +6,16 @@ architecture's figure). Median of 5 runs of 100 000 records each.
 
 from __future__ import annotations
 
+import _bootstrap  # noqa: F401 - first: fixes sys.path
+
+import json
+import statistics
 import sys
+import tempfile
+import time
 from pathlib import Path
 
-# benchmarks/ is sys.path[0] when run as a script; drop it so a sibling named like a stdlib
-# module (signal.py) cannot shadow the real one.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(HERE.parent))
-
-import json  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-from orchestrator.handoff import HandoffReader, HandoffWriter  # noqa: E402
+from orchestrator.handoff import HandoffReader, HandoffWriter
 
 RECORDS = 100_000
 RUNS = 5

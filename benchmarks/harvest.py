@@ -6,31 +6,28 @@ run: flat memory means a bounded queue and no leaks). Run from the repo root:
     python benchmarks/harvest.py [--minutes 30] [--runs 3]
 """
 
-# ruff: noqa: E402  (sys.path is fixed before the imports, see below)
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# benchmarks/ holds signal.py, which would shadow the stdlib `signal` module for this script
-# (sys.path[0] is the script's folder): use the repo root instead.
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+import _bootstrap  # noqa: F401 - first: fixes sys.path
 
 import argparse
 import json
 import logging
 import statistics
-import subprocess  # noqa: E402
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import psutil
 
-from orchestrator.handoff import HandoffWriter  # noqa: E402
-from orchestrator.harvest.harvester import Harvester  # noqa: E402
-from orchestrator.harvest.settings import HarvestSettings  # noqa: E402
-from replay_feed import generate_recording  # noqa: E402
+from orchestrator.handoff import HandoffWriter
+from orchestrator.harvest.harvester import Harvester
+from orchestrator.harvest.settings import HarvestSettings
+from replay_feed import generate_recording
+
+ROOT = _bootstrap.REPO
 
 
 def start_feed(recording: Path, workdir: Path) -> tuple[subprocess.Popen, dict]:

@@ -5,17 +5,17 @@ Prints one JSON line per metric (median of REPEATS runs); bar: >= 50 000 events/
 
 from __future__ import annotations
 
+import _bootstrap  # noqa: F401 - first: fixes sys.path
+
 import json
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "outbox"))
-from contract_events import BASE_TS_MS, make_event  # noqa: E402
+from orchestrator.outbox import Outbox
 
-from orchestrator.outbox import Outbox  # noqa: E402
+_bootstrap.use_test_helpers("outbox")
+from contract_events import BASE_TS_MS, make_event  # noqa: E402 - a tests/outbox helper
 
 REPEATS = 3
 EVENTS = {1: 2_000, 100: 50_000, 1000: 100_000}

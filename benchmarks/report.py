@@ -3,18 +3,17 @@ one closed minute's export to a real Pushgateway and InfluxDB. Medians of 5 roun
 
 from __future__ import annotations
 
+import _bootstrap  # noqa: F401 - first: fixes sys.path
+
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from orchestrator.config import load_config  # noqa: E402
-from orchestrator.report.engine import ReportEngine  # noqa: E402
-from pytest_soak.services import InfluxDBServer, PushgatewayServer  # noqa: E402
+from orchestrator.config import load_config
+from orchestrator.report.engine import ReportEngine
+from pytest_soak.services import InfluxDBServer, PushgatewayServer
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = 1_763_700_000_000

@@ -9,24 +9,21 @@ startup_all_healthy_s."""
 
 from __future__ import annotations
 
+import _bootstrap  # noqa: F401 - first: fixes sys.path
+
+import json
+import os
+import signal
+import statistics
 import sys
+import tempfile
+import time
 from pathlib import Path
 
-# benchmarks/ is sys.path[0] when run as a script; a benchmark module there named like a
-# stdlib module (signal.py) would shadow it, so drop that entry before anything imports it.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-REPO = HERE.parent
-sys.path.insert(0, str(REPO / "tests" / "orchestrator"))     # the lifecycle tests' helpers
+import yaml
 
-import json  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import yaml  # noqa: E402
+REPO = _bootstrap.REPO
+_bootstrap.use_test_helpers("orchestrator")     # the lifecycle tests' helpers
 from orch_support import Pipeline, SilentFeed, wait_for, write_config  # noqa: E402
 
 KILLS = ["signal", "broker", "report", "harvest", "signal"]

@@ -11,26 +11,20 @@ rate per CPU-second of this process and the 1-minute load average.
 
 from __future__ import annotations
 
-import sys
+import _bootstrap  # noqa: F401 - first: fixes sys.path
+
+import json
+import os
+import statistics
+import tempfile
+import time
 from pathlib import Path
 
-# This file is named like the stdlib `signal` module and benchmarks/ is sys.path[0] when it
-# runs: drop that entry before anything imports `signal`, then put the repo root first.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(HERE.parent))
-
-import json  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-from orchestrator.signal.config import SignalConfig  # noqa: E402
-from orchestrator.signal.engine import SignalEngine  # noqa: E402
-from orchestrator.sinks import open_sink  # noqa: E402
-from orchestrator.sinks.base import encode_row  # noqa: E402
-from replay_feed.generator import MarketGenerator  # noqa: E402
+from orchestrator.signal.config import SignalConfig
+from orchestrator.signal.engine import SignalEngine
+from orchestrator.sinks import open_sink
+from orchestrator.sinks.base import encode_row
+from replay_feed.generator import MarketGenerator
 
 BATCH = 2000
 RUNS = 3

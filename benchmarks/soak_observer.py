@@ -13,28 +13,24 @@ Prints one JSON line per figure (medians of repeated measurements):
 
 from __future__ import annotations
 
-import os
+import _bootstrap  # noqa: F401 - first: fixes sys.path
+
+import json
+import statistics
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-# `python benchmarks/x.py` puts benchmarks/ first on sys.path, where benchmarks/signal.py would
-# shadow the standard library's `signal`: run from the repo root's point of view instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import psutil
+import requests
 
-import json  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import psutil  # noqa: E402
-import requests  # noqa: E402
-
-from pytest_soak.health import poll_health  # noqa: E402
-from pytest_soak.observer import Observer  # noqa: E402
-from pytest_soak.resources import ProcessTree, sample_process  # noqa: E402
+from pytest_soak.health import poll_health
+from pytest_soak.observer import Observer
+from pytest_soak.resources import ProcessTree, sample_process
 
 CHILD = ("import subprocess, sys, time\n"
          "kids = [subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', "

@@ -5,7 +5,7 @@ Where things are:
 - `supervisor.py`  starts/watches/restarts/stops the stage processes; `stage_process.py` is one
                    supervised process; `restart.py` the backoff policy; `health.py` /health;
                    `resources.py` the RSS/open-files sampler; `manifest.py` the run manifests;
-                   `post_run.py` the broker and report finalisers and parity after all stages stopped
+                   `post_run.py` broker + report finalisers and parity after all stages stop
 - `stage.py`       the Stage base (run loop, heartbeat, stop request, flush);
                    `stage_main.py` the entry point of one stage process
 - `handoff.py`     the durable append-only log between stages; `config.py` config loading
