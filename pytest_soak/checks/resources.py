@@ -60,18 +60,14 @@ def _close(harness: float, manifest: float, t: Thresholds) -> bool:
 
 
 def _agreement(res: dict, usage: dict, t: Thresholds) -> ItemResult:
-    # the manifest's sampler stops with the stages: compare it with what the harness saw
-    # before the stop signal (the ceiling checks still use the harness's overall maximum)
-    pairs = {"run peak": (res.get("max_rss_mb_before_stop", res.get("max_rss_mb")),
-                          usage.get("max_rss_mb"))}
+    pairs = {"run peak": (res.get("max_rss_mb"), usage.get("max_rss_mb"))}
     claimed = usage.get("per_process") or {}
     for stage, mine in (res.get("per_process") or {}).items():
         if stage == "supervisor" or stage.startswith("other"):
             continue  # the harness's tree root may be a wrapper or a shell, not the supervisor
         theirs = claimed.get(stage)
         if isinstance(theirs, dict) and theirs.get("max_rss_mb") is not None:
-            pairs[stage] = (mine.get("max_rss_mb_before_stop", mine.get("max_rss_mb")),
-                            theirs.get("max_rss_mb"))
+            pairs[stage] = (mine.get("max_rss_mb"), theirs.get("max_rss_mb"))
     usable = {k: v for k, v in pairs.items() if None not in v}
     if not usable:
         return unknown("RSS agreement", "no RSS figure both measured and reported",
