@@ -33,16 +33,30 @@ def increments(counter: dict) -> list[tuple[int, int, int]]:
     return [(int(x), int(x), 1) for x in counter.get("timestamps_ms") or []]
 
 
+def _wall_window(fault: dict, speed: float) -> tuple[int, float] | None:
+    """A fault's window in wall ms. Some faults run on the feed's own timer after the harness's
+    call returns (a burst), so the window lasts at least its event-time span at this speed."""
+    start = fault.get("started_ms")
+    if start is None:
+        return None
+    end = fault.get("ended_ms") or start
+    begin_ev, end_ev = fault.get("start_event_ms"), fault.get("end_event_ms")
+    if begin_ev is not None and end_ev is not None:
+        end = max(end, start + (end_ev - begin_ev) / speed)
+    return start, end
+
+
 def _induced(run: RunEvidence, t_ms: int, kinds: tuple[str, ...], t: Thresholds) -> bool:
     speed = float((run.observations or {}).get("speed") or 1)
     for fault in run.faults:
         if fault.get("kind") not in kinds:
             continue
-        for start, end, settle_ms in (
-                (fault.get("started_ms"), fault.get("ended_ms"), t.settle_s / speed * 1000),
-                (fault.get("start_event_ms"), fault.get("end_event_ms"), t.settle_s * 1000)):
-            if start is not None and start <= t_ms <= (end or start) + settle_ms:
-                return True
+        wall = _wall_window(fault, speed)
+        if wall and wall[0] <= t_ms <= wall[1] + t.settle_s / speed * 1000:
+            return True
+        start, end = fault.get("start_event_ms"), fault.get("end_event_ms")
+        if start is not None and start <= t_ms <= (end or start) + t.settle_s * 1000:
+            return True
     return False
 
 

@@ -44,7 +44,7 @@ class Thresholds:
     max_rss_mb: float = 600.0
     max_open_files: int = 256
     rss_agreement_pct: float = 25.0
-    rss_agreement_floor_mb: float = 30.0
+    rss_agreement_floor_mb: float = 15.0
     leak_warmup_s: float = 300.0          # market seconds skipped before fitting the slope
     leak_max_mb_per_h: float = 100.0      # per hour of MARKET time (see checks/resources.py)
     leak_end_tolerance_mb: float = 50.0

@@ -136,6 +136,11 @@ CASES = [
         max_rss_mb=8.0, per_process={"signal": {"max_rss_mb": 8.0, "max_open_files": 4,
                                                 "pids": [1]}})),
     ("D8", "fail", OBS, _set("resources.max_rss_mb", 700.0)),
+    ("D8", "fail", MAN, _set("resource_usage.max_rss_mb", 300.0)),
+    ("D8", "pass", None, lambda d: (
+        rewrite(d, OBS, lambda o: o["resources"].update(max_rss_mb=200.0,
+                                                         max_rss_mb_before_stop=80.0)),
+        rewrite(d, MAN, _set("resource_usage.max_rss_mb", 190.0)))),
     ("D8", "fail", MAN, _set("resource_usage.max_open_files", 300)),
     ("D8", "fail", OBS, _rss(lambda: [[wall(s), 50.0 + s / 5] for s in range(0, 720, 10)])),
     ("D8", "unknown", OBS, _rss(lambda: [[wall(s), 50.0] for s in range(600, 720, 30)])),
