@@ -110,3 +110,31 @@ def assert_item(judgement: Judgement, item: str) -> None:
         raise UnknownVerdict(message)
     if result.status == "fail":
         pytest.fail(message, pytrace=False)
+
+
+EXIT_CODES = {None: 0, "pipeline": 1, "harness": 2, "interrupted": 3}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pytest_soak.checks.judgement RUN_DIR [--plots]`: judge a run folder without
+    pytest, write its dod.json, print one line per item. Exit 0 pass, 1 the pipeline failed,
+    2 the harness could not decide (unknown), 3 interrupted."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m pytest_soak.checks.judgement",
+                                     description=main.__doc__)
+    parser.add_argument("run_dir")
+    parser.add_argument("--plots", action="store_true", help="also draw <run>/plots/*.png")
+    args = parser.parse_args(argv)
+    judgement = judge_run(args.run_dir, draw=args.plots)
+    for result in judgement.results.values():
+        print(result.line())
+    for problem in judgement.problems:
+        print(f"harness: {problem}")
+    print(f"verdict: {judgement.dod['verdict']} ({judgement.dod['failure_kind'] or 'ok'}); "
+          f"dod.json: {judgement.dod_path}")
+    return EXIT_CODES[judgement.dod["failure_kind"]]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

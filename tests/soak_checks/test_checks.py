@@ -260,3 +260,15 @@ def test_an_influxdb_readback_is_compared_the_same_way(run_dir: Path) -> None:
     series["soak_per_minute"][0]["total"] += 1
     rewrite(run_dir, OBS, to_influx)
     assert verdict(run_dir, "D4").status == "fail"
+
+
+def test_the_judge_cli_writes_dod_json_and_exits_by_failure_kind(run_dir: Path, capsys) -> None:
+    from pytest_soak.checks.judgement import main
+    assert main([str(run_dir)]) == 0
+    assert "verdict: pass" in capsys.readouterr().out
+    rewrite(run_dir, OBS, _set("pipeline.exit_code", 3))
+    assert main([str(run_dir)]) == 1
+    rewrite(run_dir, OBS, _set("restarts", []))
+    rewrite(run_dir, OBS, _set("pipeline.exit_code", 0))
+    assert main([str(run_dir)]) == 2
+    assert json.loads((run_dir / "dod.json").read_text())["failure_kind"] == "harness"
