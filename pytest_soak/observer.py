@@ -158,15 +158,18 @@ class Observer:
             try:
                 self.track_pids()
                 if self.polling and mono >= next_poll:
-                    next_poll = mono + self.health_wall_s
+                    # a fixed cadence (not "interval after the last poll"), so a slow poll does
+                    # not stretch the 10-market-second grid
+                    next_poll = max(next_poll + self.health_wall_s, mono)
                     self.poll_once()
                 if mono >= next_sample:
-                    next_sample = mono + self.sample_interval_s
+                    next_sample = max(next_sample + self.sample_interval_s, mono)
                     self.sample_once()
             except Exception as exc:  # noqa: BLE001 - the observer must outlive a bad sample
                 self._health_f.write(json.dumps({"t_ms": now_ms(), "observer_error": repr(exc)})
                                      + "\n")
-            self._stop.wait(self.fast_tick_s)
+            due = min(next_poll if self.polling else float("inf"), next_sample)
+            self._stop.wait(max(0.0, min(self.fast_tick_s, due - time.monotonic())))
 
     # --- work ------------------------------------------------------------------------------
     def track_pids(self) -> None:

@@ -38,7 +38,7 @@ def test_a_short_soak_observes_health_resources_kill_and_shutdown(tmp_path, writ
     assert not result.interrupted and obs["errors"] == []
     assert obs["pipeline"]["exit_code"] == 0 and obs["pipeline"]["stop_signal"] == "SIGINT"
     # health: ~6 polls per 60 market seconds at 10 s of market time each
-    assert obs["health"]["polls"] >= 4
+    assert 5 <= obs["health"]["polls"] <= 8
     assert set(obs["health"]["per_stage"]) == {"alpha", "beta", "gamma"}
     lines = (result.run_dir / "observer" / "health.jsonl").read_text().splitlines()
     polls = [p for p in map(json.loads, lines) if p["phase"] == "run"]
