@@ -254,9 +254,17 @@ class RunEvidence:
 
     @cached_property
     def outbox(self) -> Any:
-        """evidence.outbox's reading of outbox/ready (or the exception)."""
+        """evidence.outbox's reading of outbox/ready, every event validated against
+        executor_contract_v1 (in parallel: see checks/parallel_validation.py), or the
+        exception that stopped it."""
         try:
             from evidence import outbox
-            return outbox.scan_ready(self.run_dir / "outbox")
+            from pytest_soak.checks.parallel_validation import all_violations
+            scan = outbox.scan_ready(self.run_dir / "outbox", validate=False)
+            for index, errors in all_violations(scan.events, outbox.CONTRACT_KIND):
+                event = scan.events[index]
+                scan.invalid.append(outbox.BadLine(
+                    f"event #{index + 1} ({event.get('client_order_id')})", 0, errors))
+            return scan
         except Exception as exc:  # noqa: BLE001
             return exc
