@@ -74,6 +74,10 @@ THRESHOLD_OPTIONS = (
     Option("soak_max_reconnects", int, None, "D7: reconnects not induced by the harness (3)"),
     Option("soak_settle_s", float, None,
            "market seconds after a fault window still counted as induced"),
+    Option("soak_alert_fire_grace_s", float, None,
+           "D3: market seconds after its window a rule may still fire for it"),
+    Option("soak_alert_resolve_grace_s", float, None,
+           "D3: market seconds after its window a rule must have resolved"),
 )
 
 RUN_OPTIONS = (

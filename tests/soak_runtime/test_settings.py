@@ -99,3 +99,18 @@ def test_settings_budget_and_live_pacing() -> None:
     assert live.timeout_s > 3600
     with pytest.raises(SoakUsageError, match="soak_minutes"):
         SoakSettings.from_values({"soak_minutes": "0"})
+
+
+def test_every_threshold_option_names_a_field_of_the_checks_thresholds() -> None:
+    from dataclasses import fields
+
+    from pytest_soak.checks.thresholds import Thresholds
+    from pytest_soak.settings import THRESHOLD_OPTIONS
+
+    known = {f.name for f in fields(Thresholds)}
+    names = {o.name.removeprefix("soak_") for o in THRESHOLD_OPTIONS}
+    assert names <= known, f"options without a Thresholds field: {sorted(names - known)}"
+    values = {o.name: "7" for o in THRESHOLD_OPTIONS}
+    settings = SoakSettings.from_values(values)
+    t = Thresholds.from_settings(settings)
+    assert all(getattr(t, name) == 7 for name in names)
