@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from pytest_soak.checks._common import interrupted, need, need_manifest
+from pytest_soak.checks.manifest import processes
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence, read_jsonl
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
@@ -27,7 +28,26 @@ def manifest_order(manifest: dict) -> list[str] | None:
     return [n for n in names if n]
 
 
-def _order(name: str, seen: list[str] | None, t: Thresholds, rel: str) -> ItemResult:
+def observed_order(obs: dict, manifest: dict) -> list[str] | None:
+    """The stop order as the harness saw it: each stage's final process (the last pid the
+    manifest lists for the stage, so a post-run helper started under a stage's name is not
+    taken for it), ordered by the exit time the harness's own pid tracker recorded. Falls
+    back to the observations' own order when the manifest lists no pids."""
+    exits = {e["pid"]: e.get("exit_ms") for entries in (obs.get("pids") or {}).values()
+             for e in entries}
+    order: list[tuple[int, str]] = []
+    for stage, proc in processes(manifest).items():
+        pids = proc.get("pids") or []
+        if not pids:
+            return obs["shutdown"].get("observed_order")
+        exit_ms = exits.get(pids[-1])
+        if exit_ms is not None:
+            order.append((exit_ms, stage))
+    return [stage for _ms, stage in sorted(order)]
+
+
+def _order(name: str, seen: list[str] | None, t: Thresholds, rel: str,
+           unseen_is_unknown: bool = False) -> ItemResult:
     want = list(t.shutdown_order)
     if seen is None:
         return failed(name, f"{rel} records no shutdown order", None, want, [rel])
@@ -40,8 +60,9 @@ def _order(name: str, seen: list[str] | None, t: Thresholds, rel: str) -> ItemRe
         return failed(name, f"stages stopped as {' -> '.join(relevant)}, expected "
                       f"{' -> '.join(want)}", seen, want, [rel])
     if missing:
-        return failed(name, f"{', '.join(missing)} never seen stopping (order seen: "
-                      f"{' -> '.join(relevant)})", seen, want, [rel])
+        verdict = unknown if unseen_is_unknown else failed
+        return verdict(name, f"{', '.join(missing)} never seen stopping (order seen: "
+                       f"{' -> '.join(relevant)})", seen, want, [rel])
     return passed(name, f"{' -> '.join(relevant)}", seen, want, [rel])
 
 
@@ -138,5 +159,6 @@ def check_D10(run: RunEvidence, t: Thresholds) -> ItemResult:
         return why
     return combine("D10", [
         _order("manifest order", manifest_order(manifest), t, MANIFEST),
-        _order("observed order", obs["shutdown"]["observed_order"], t, OBSERVATIONS),
+        _order("observed order", observed_order(obs, manifest), t, OBSERVATIONS,
+               unseen_is_unknown=True),
         _not_forced(manifest), _orphans(obs), _residual_queues(run), _nothing_lost(run)])

@@ -91,8 +91,7 @@ def observations() -> dict:
                       "per_process": {st: {"max_rss_mb": 80.2, "max_open_files": 40}
                                       for st in STAGES},
                       "rss_series": series},
-        "pids": {st: [{"pid": PIDS[st], "first_seen_ms": W0, "last_seen_ms": wall(700)}]
-                 for st in STAGES},
+        "pids": observed_pids(),
         "faults": faults,
         "restarts": [{"stage": "signal", "fault_id": "kill", "killed_ms": wall(180),
                       "old_pid": PIDS["signal"], "new_pid": NEW_SIGNAL_PID,
@@ -346,4 +345,19 @@ def market_records() -> list[dict]:
     for symbol, ids in (("BTCUSDT", range(1, 501)), ("ETHUSDT", range(7, 307))):
         out += [{"recv_ms": wall(i), "stream": f"{symbol.lower()}@aggTrade",
                  "data": {"e": "aggTrade", "s": symbol, "a": i, "E": ev(i)}} for i in ids]
+    return out
+
+
+STOP_ORDER = ("report", "broker", "signal", "harvest")
+
+
+def observed_pids() -> dict:
+    """Every pid the harness saw per stage; the final ones exit in the shutdown order."""
+    out = {}
+    for stage in STAGES:
+        final = NEW_SIGNAL_PID if stage == "signal" else PIDS[stage]
+        out[stage] = [{"pid": final, "first_seen_ms": W0, "last_seen_ms": wall(720),
+                       "exit_ms": wall(720) + 100 * STOP_ORDER.index(stage) + 50}]
+    out["signal"].insert(0, {"pid": PIDS["signal"], "first_seen_ms": W0,
+                             "last_seen_ms": wall(180), "exit_ms": wall(180)})
     return out

@@ -158,8 +158,9 @@ CASES = [
     ("D9", "fail", None, lambda d: write_jsonl(d / "handoff/market/00000002.jsonl", [
         {"stream": "btcusdt@aggTrade", "data": {"e": "aggTrade", "s": "BTCUSDT", "a": 9999}}])),
     ("D10", "fail", MAN, lambda doc: doc["shutdown_order"].reverse()),
-    ("D10", "fail", OBS, _set("shutdown.observed_order", ["harvest", "signal", "broker",
-                                                         "report"])),
+    ("D10", "fail", OBS, lambda doc: [e.update(exit_ms=wall(800) - e["exit_ms"] + wall(0))
+                                      for entries in doc["pids"].values() for e in entries]),
+    ("D10", "unknown", OBS, _set("pids.harvest.0.exit_ms", None)),
     ("D10", "fail", OBS, _set("shutdown.orphans", [{"pid": 9, "name": "python",
                                                    "cmdline": ["python"]}])),
     ("D10", "fail", MAN, _set("shutdown_order.1.forced", True)),
