@@ -8,6 +8,7 @@ the alert timeline (fired -> resolved), export failures per minute. Files land i
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pytest_soak.checks.alerts import alert_times  # noqa: E402
 from pytest_soak.evidence_loader import RunEvidence  # noqa: E402
 
 FAULT_COLOUR = "#f4c7c3"
+EVENT_TIME = re.compile(rb'"E":(\d+)')
 
 
 class Clock:
@@ -78,9 +80,22 @@ def rss_per_stage(run: RunEvidence) -> Path:
     return _save(fig, ax, run, "rss.png", "RSS per stage (harness's psutil samples)", not series)
 
 
+def market_events_per_minute(run: RunEvidence) -> Counter:
+    """Events harvest handed on (handoff/market), per minute of their exchange event time."""
+    counts: Counter = Counter()
+    for seg in sorted((run.run_dir / "handoff" / "market").glob("*.jsonl")):
+        with open(seg, "rb") as handle:
+            for line in handle:
+                found = EVENT_TIME.search(line)
+                if found:
+                    counts[int(found.group(1)) // 60_000 * 60_000] += 1
+    return counts
+
+
 def signals_per_minute(run: RunEvidence) -> Path:
     clock = Clock(run)
     rows = next((r for r in run.sink_rows.values() if isinstance(r, list)), [])
+    events = market_events_per_minute(run)
     fig, ax = plt.subplots(figsize=(9, 3.5))
     agg = sink_aggregates(rows)
     minutes = sorted(agg["per_minute"])
@@ -88,11 +103,17 @@ def signals_per_minute(run: RunEvidence) -> Path:
            width=0.8, align="edge", label="signals")
     confirm = Counter(int(r["ts_ms"]) // 60_000 * 60_000 for r in rows if r.get("confirm"))
     ax.bar([clock.from_event(m) for m in sorted(confirm)], [confirm[m] for m in sorted(confirm)],
-           width=0.8, align="edge", label="confirmed")
-    if rows:
+           width=0.8, align="edge", label="confirmed signals")
+    if events:
+        ax.plot([clock.from_event(m) + 0.4 for m in sorted(events)],
+                [events[m] for m in sorted(events)], color="#37474f", lw=1,
+                label="market events (handoff)")
+    if rows or events:
         ax.legend(fontsize=7)
+    ax.set_yscale("symlog")
     ax.set_ylabel("per minute")
-    return _save(fig, ax, run, "events.png", "Signals per minute (from the sinks)", not rows)
+    return _save(fig, ax, run, "events.png", "Market events and signals per minute",
+                 not rows and not events)
 
 
 def health_per_stage(run: RunEvidence) -> Path:
