@@ -12,7 +12,3 @@ BENCHMARKS = Path(__file__).resolve().parent
 REPO = BENCHMARKS.parent
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != BENCHMARKS]
 
-
-def use_test_helpers(folder: str) -> None:
-    """Make the helper modules of tests/<folder> importable (shared fixtures and data)."""
-    sys.path.insert(1, str(REPO / "tests" / folder))

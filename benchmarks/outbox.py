@@ -13,9 +13,7 @@ import tempfile
 import time
 
 from orchestrator.outbox import Outbox
-
-_bootstrap.use_test_helpers("outbox")
-from contract_events import BASE_TS_MS, make_event  # noqa: E402 - a tests/outbox helper
+from tests.outbox.contract_events import BASE_TS_MS, make_event
 
 REPEATS = 3
 EVENTS = {1: 2_000, 100: 50_000, 1000: 100_000}

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import yaml
 
+from tests.orchestrator.orch_support import Pipeline, SilentFeed, wait_for, write_config
+
 REPO = _bootstrap.REPO
-_bootstrap.use_test_helpers("orchestrator")     # the lifecycle tests' helpers
-from orch_support import Pipeline, SilentFeed, wait_for, write_config  # noqa: E402
 
 KILLS = ["signal", "broker", "report", "harvest", "signal"]
 RESTART_BAR_S = 2.0

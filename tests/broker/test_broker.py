@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from broker_signals import BASE_TS_MS, make_signal, settings
 
 from evidence.outbox import scan_ready
 from orchestrator.broker.core import Broker, client_order_id
 from orchestrator.broker.executor import PaperExecutor
 from orchestrator.broker.retry import RetryPolicy
 from orchestrator.outbox import Outbox
+from tests.broker.broker_signals import BASE_TS_MS, make_signal, settings
 
 
 def _broker(root: Path, **overrides) -> Broker:

@@ -11,12 +11,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from broker_signals import BASE_TS_MS, make_signal
 
 from evidence.outbox import scan_ready
 from evidence.schemas import validate
 from orchestrator.broker.core import client_order_id
 from orchestrator.handoff import HandoffWriter
+from tests.broker.broker_signals import BASE_TS_MS, make_signal
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from broker_signals import make_signal
 
 from orchestrator.broker.events import slippage_bps
 from orchestrator.broker.executor import LatencyModel, OrderIntent, PaperExecutor, Quote
 from orchestrator.broker.instruments import Instrument
 from orchestrator.broker.precheck import Precheck, Throttle
+from tests.broker.broker_signals import make_signal
 
 BTC = Instrument("BTCUSDT", 0.1, 0.001)
 ETH = Instrument("ETHUSDT", 0.01, 0.001)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from orch_support import Pipeline, SilentFeed, write_config
+
+from tests.orchestrator.orch_support import Pipeline, SilentFeed, write_config
 
 
 @pytest.fixture(scope="session")

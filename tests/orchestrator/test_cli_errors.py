@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from orch_support import REPO, write_config
+
+from tests.orchestrator.orch_support import REPO, write_config
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from orch_support import REPO
 
 from orchestrator.config import REDACTED, ConfigError, load_config, redacted, replay_mode
+from tests.orchestrator.orch_support import REPO
 
 DEFAULTS = REPO / "config" / "defaults.yaml"
 

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from orch_support import REPO, read_json, wait_for
+
+from tests.orchestrator.orch_support import REPO, read_json, wait_for
 
 STAGE = """
 import logging, sys

@@ -9,9 +9,9 @@ import signal
 import time
 
 import pytest
-from orch_support import read_json, run_processes, wait_for
 
 from evidence.schemas import load_validated, violations
+from tests.orchestrator.orch_support import read_json, run_processes, wait_for
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(os.name != "posix", reason="POSIX signals (SIGKILL/SIGSTOP)")]

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from contract_events import seq_of
 
 from evidence.outbox import scan_ready
 from orchestrator.outbox import Outbox
+from tests.outbox.contract_events import seq_of
 
 WRITER = Path(__file__).with_name("crash_writer.py")
 TRIALS = 20

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from contract_events import BASE_TS_MS, make_event, seq_of
 
 from evidence.outbox import scan_ready
 from orchestrator.outbox import MINUTE_MS, Outbox, OutboxError
+from tests.outbox.contract_events import BASE_TS_MS, make_event, seq_of
 
 
 @pytest.mark.slow  # validating 10 000 lines against the schema takes ~5 s

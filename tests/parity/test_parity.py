@@ -10,9 +10,7 @@ import pytest
 from evidence.parity import compute_parity, diff_pct, write_parity
 from evidence.schemas import load_validated
 from orchestrator.sinks import JsonlSink, SqliteSink
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sinks"))
-from signal_rows import T0, make_row  # noqa: E402
+from tests.sinks.signal_rows import T0, make_row
 
 MINUTE = 60_000
 

@@ -3,11 +3,10 @@
 import json
 from collections import Counter
 
-from market_events import T0, agg_trade, book_ticker, steady_market
-
 from orchestrator.signal.config import SignalConfig
 from orchestrator.signal.engine import SignalEngine
 from orchestrator.sinks.base import SIGNAL_FIELDS
+from tests.signal.market_events import T0, agg_trade, book_ticker, steady_market
 
 CFG = SignalConfig.from_section({})
 

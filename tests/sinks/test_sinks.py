@@ -4,10 +4,10 @@ import sqlite3
 import threading
 
 import pytest
-from signal_rows import make_row, make_rows
 
 from evidence.sinks import read_jsonl_signals, read_sqlite_signals
 from orchestrator.sinks import DualSink, JsonlSink, SinkUnavailable, SqliteSink, open_sink
+from tests.sinks.signal_rows import make_row, make_rows
 
 
 def test_jsonl_round_trip_and_idempotence(tmp_path):

@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from soak_checks.factory import good_run, rewrite
+
+from tests.soak_checks.factory import good_run, rewrite
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = str(REPO / "suites" / "soak")

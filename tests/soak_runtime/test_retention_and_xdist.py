@@ -1,25 +1,43 @@
-"""A passing run drops only its bulk; one soak per sink stays on one xdist worker."""
+"""Earlier passing runs are removed unless --soak-keep; one soak per sink on one xdist worker."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from pytest_soak.retention import prune_passing_run
+from pytest_soak.retention import prune_passed_runs
 
 pytest_plugins = ["pytester"]
 
 
-def test_a_passing_run_keeps_its_evidence_and_drops_the_handoff_logs(tmp_path) -> None:  # noqa: ANN001
-    run = tmp_path / "run"
-    for rel in ("handoff/market/00000001.jsonl", "recordings/a.jsonl.gz", "run_manifest.json",
-                "sinks/signals.jsonl", "observer/health.jsonl", "outbox/ready/x.jsonl"):
-        (run / rel).parent.mkdir(parents=True, exist_ok=True)
-        (run / rel).write_text("{}\n")
-    assert sorted(prune_passing_run(run)) == ["handoff", "recordings"]
-    assert not (run / "handoff").exists() and not (run / "recordings").exists()
-    for rel in ("run_manifest.json", "sinks/signals.jsonl", "observer/health.jsonl",
-                "outbox/ready/x.jsonl"):
-        assert (run / rel).exists()
+def _run(folder, verdict: str | None) -> None:  # noqa: ANN001
+    folder.mkdir(parents=True)
+    (folder / "harness_observations.json").write_text("{}")
+    if verdict:
+        (folder / "dod.json").write_text(json.dumps({"verdict": verdict}))
+
+
+def test_earlier_passing_runs_are_removed_the_rest_kept(tmp_path) -> None:  # noqa: ANN001
+    _run(tmp_path / "a-pass", "pass")
+    _run(tmp_path / "b-fail", "fail")
+    _run(tmp_path / "c-interrupted", "interrupted")
+    _run(tmp_path / "d-unjudged", None)
+    (tmp_path / "e-not-a-run").mkdir()
+    (tmp_path / "e-not-a-run" / "dod.json").write_text(json.dumps({"verdict": "pass"}))
+    assert prune_passed_runs(tmp_path) == ["a-pass"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "b-fail", "c-interrupted", "d-unjudged", "e-not-a-run"]
+
+
+def test_soak_keep_leaves_earlier_runs_alone(pytester: pytest.Pytester) -> None:
+    runs = pytester.path / "runs"
+    _run(runs / "old-pass", "pass")
+    pytester.makepyfile(test_k="def test_k(soak_settings):\n    pass\n")
+    pytester.runpytest(f"--soak-run-dir={runs}", "--soak-keep").assert_outcomes(passed=1)
+    assert (runs / "old-pass").exists()
+    pytester.runpytest(f"--soak-run-dir={runs}").assert_outcomes(passed=1)
+    assert not (runs / "old-pass").exists()
 
 
 def test_each_sinks_tests_share_one_xdist_group(pytester: pytest.Pytester) -> None:

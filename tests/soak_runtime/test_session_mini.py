@@ -12,11 +12,11 @@ import time
 
 import psutil
 import pytest
-from soak_helpers import MINI_SPEC, mini_settings
 
 from evidence.schemas import violations
 from pytest_soak.procs import RUN_MARKER, find_tagged
 from pytest_soak.session import SoakSession
+from tests.soak_runtime.soak_helpers import MINI_SPEC, mini_settings
 
 KILL_BETA = """
 name: kill-beta
