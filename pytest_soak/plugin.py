@@ -13,8 +13,8 @@ import pytest
 
 from pytest_soak import fixtures as soak_fixtures
 from pytest_soak.faults import load_schedule
-from pytest_soak.retention import prune_passing_run
-from pytest_soak.settings import OPTIONS, SoakSettings, SoakUsageError, remember_seed
+from pytest_soak.retention import prune_passed_runs
+from pytest_soak.settings import OPTIONS, SoakSettings, SoakUsageError, parse_bool, remember_seed
 
 PLUGIN_NAME = "soak-session"
 MARKERS = {
@@ -28,8 +28,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("soak", "soak test of a pipeline (pytest-soak)")
     for opt in OPTIONS:
         shown = "" if opt.default is None else f" (default: {opt.default})"
-        group.addoption(opt.flag, dest=opt.name, default=None, metavar=opt.name[5:].upper(),
-                        help=(opt.help + shown).replace("%", "%%"))  # argparse formats help
+        text = (opt.help + shown).replace("%", "%%")      # argparse %-formats help texts
+        if opt.type is parse_bool:                              # a flag: --soak-keep
+            group.addoption(opt.flag, dest=opt.name, default=None, action="store_const",
+                            const="true", help=text)
+        else:
+            group.addoption(opt.flag, dest=opt.name, default=None,
+                            metavar=opt.name[5:].upper(), help=text)
         parser.addini(opt.name, help=f"{opt.help} (same as {opt.flag})", default=None)
     group.addoption("--soak-from-run", dest="soak_from_run", default=None, metavar="DIR",
                     help="judge-only: judge an existing run folder, start nothing")
@@ -77,6 +82,7 @@ class SoakPlugin:
         self.from_run = config.getoption("soak_from_run", None)
         self.results: list = []           # SoakResult of every run of this session
         self.runs_started = 0
+        self.pruned: list[str] = []
         config.pluginmanager.register(soak_fixtures, "soak-fixtures")
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -115,14 +121,11 @@ class SoakPlugin:
             config.hook.pytest_deselected(items=dropped)
             items[:] = kept
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Without --soak-keep a passing run drops its bulk (handoff logs); a failing one not."""
-        if self.settings.keep or self.from_run or exitstatus != 0 or session.testsfailed:
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Without --soak-keep, earlier passing runs are removed (this session's are kept)."""
+        if self.settings.keep or self.from_run or self.settings.worker_id is not None:
             return
-        for result in self.results:
-            if not result.interrupted:
-                prune_passing_run(result.run_dir)
+        self.pruned = prune_passed_runs(self.settings.run_dir)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: ANN001
         for result in self.results:

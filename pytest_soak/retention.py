@@ -1,25 +1,35 @@
-"""What a run folder keeps after the session.
+"""What stays in --soak-run-dir between sessions.
 
-A failing or interrupted run is kept whole: it is the evidence someone must read. A passing run
-keeps every evidence file (manifests, reports, sinks, outbox, logs, observations, dod.json) but
-loses the bulk a reviewer never opens -- the durable handoff logs and raw recordings -- unless
---soak-keep is given.
+Every run of the current session is kept whole: its folder is the evidence (re-judged with
+--soak-from-run, uploaded by CI). A soak run is 50-100 MB, so without --soak-keep the session
+start removes the folders of *earlier* runs whose dod.json says they passed; failing,
+interrupted and unjudged runs are always kept for someone to read.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
-BULK = ("handoff", "recordings")
+
+def passed_run(folder: Path) -> bool:
+    """A soak run folder (it has harness_observations.json) judged `pass` in its dod.json."""
+    if not (folder / "harness_observations.json").is_file():
+        return False
+    try:
+        return json.loads((folder / "dod.json").read_text(encoding="utf-8"))["verdict"] == "pass"
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
-def prune_passing_run(run_dir: Path) -> list[str]:
-    """Remove the bulky intermediate folders of a passing run; returns what was removed."""
+def prune_passed_runs(run_dir: Path) -> list[str]:
+    """Remove earlier passing runs under `run_dir`; returns their folder names."""
     removed = []
-    for name in BULK:
-        path = run_dir / name
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(name)
+    if not run_dir.is_dir():
+        return removed
+    for folder in sorted(p for p in run_dir.iterdir() if p.is_dir()):
+        if passed_run(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
     return removed

@@ -41,7 +41,7 @@ class Option:
         return "--" + self.name.replace("_", "-")
 
 
-def _bool(text: str | bool) -> bool:
+def parse_bool(text: str | bool) -> bool:
     if isinstance(text, bool):
         return text
     value = str(text).strip().lower()
@@ -98,8 +98,8 @@ RUN_OPTIONS = (
     Option("soak_timeseries_url", str, None,
            "use this running store instead of starting one (reachability is prechecked)"),
     Option("soak_run_dir", str, "artifacts/soak", "parent folder; each run gets its own folder"),
-    Option("soak_keep", _bool, False, "keep passing runs whole (by default they drop their "
-           "handoff logs; failing and interrupted runs are always kept whole)"),
+    Option("soak_keep", parse_bool, False, "keep earlier passing runs in the run dir (by default a "
+           "session starts by removing them; failing ones and this session's runs are kept)"),
     Option("soak_health_interval_s", float, 10.0, "market seconds between health polls"),
     Option("soak_sample_interval_s", float, None,
            "wall seconds between psutil samples (default: the health poll interval)"),
