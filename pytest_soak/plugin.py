@@ -120,12 +120,17 @@ class SoakPlugin:
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = kept
+        if any("soak_run" in getattr(i, "fixturenames", ()) for i in items):
+            self._prune_earlier_runs()
 
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Without --soak-keep, earlier passing runs are removed (this session's are kept)."""
+    def _prune_earlier_runs(self) -> None:
+        """Only a session that will soak, and without --soak-keep, removes earlier passing runs
+        (this session's runs are kept whole; an xdist worker leaves it to the controller)."""
         if self.settings.keep or self.from_run or self.settings.worker_id is not None:
             return
         self.pruned = prune_passed_runs(self.settings.run_dir)
+
+
 
     def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: ANN001
         for result in self.results:

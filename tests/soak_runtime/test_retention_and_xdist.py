@@ -33,11 +33,19 @@ def test_earlier_passing_runs_are_removed_the_rest_kept(tmp_path) -> None:  # no
 def test_soak_keep_leaves_earlier_runs_alone(pytester: pytest.Pytester) -> None:
     runs = pytester.path / "runs"
     _run(runs / "old-pass", "pass")
-    pytester.makepyfile(test_k="def test_k(soak_settings):\n    pass\n")
-    pytester.runpytest(f"--soak-run-dir={runs}", "--soak-keep").assert_outcomes(passed=1)
+    # soak_run is asked for but the test is deselected: the session would soak, nothing starts
+    pytester.makepyfile(test_k="import pytest\n\ndef test_k(soak_settings):\n    pass\n\n"
+                               "@pytest.mark.live\ndef test_live(soak_run):\n    pass\n")
+    pytester.runpytest(f"--soak-run-dir={runs}", "--soak-keep", "-k", "test_k")
     assert (runs / "old-pass").exists()
-    pytester.runpytest(f"--soak-run-dir={runs}").assert_outcomes(passed=1)
-    assert not (runs / "old-pass").exists()
+    pytester.runpytest(f"--soak-run-dir={runs}", "-k", "test_k")   # no soak in this session
+    assert (runs / "old-pass").exists()
+    pytester.runpytest(f"--soak-run-dir={runs}", "--co")  # live test deselected: no soak
+    assert (runs / "old-pass").exists()
+    _run(runs / "new-fail", "fail")
+    soaking = pytester.runpytest(f"--soak-run-dir={runs}", "--co", "-m", "live")
+    soaking.stdout.fnmatch_lines(["*test_live*"])           # a session that would soak
+    assert not (runs / "old-pass").exists() and (runs / "new-fail").exists()
 
 
 def test_each_sinks_tests_share_one_xdist_group(pytester: pytest.Pytester) -> None:
