@@ -31,7 +31,7 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     NO_DATA: {"level": "critical", "hold_minutes": 2, "resolve_minutes": 1},
     LOW_CONSISTENCY: {"level": "warning", "hold_minutes": 1, "resolve_minutes": 1,
                       "threshold_share": 0.8, "min_signals": 1},
-    STRONG_RATIO_COLLAPSE: {"level": "warning", "hold_minutes": 1, "resolve_minutes": 1,
+    STRONG_RATIO_COLLAPSE: {"level": "warning", "hold_minutes": 2, "resolve_minutes": 1,
                             "fraction": 0.5, "baseline_minutes": 5, "min_baseline_minutes": 3,
                             "min_signals": 20, "min_baseline_ratio": 0.05},
     EXPORT_FAILING: {"level": "warning", "hold_minutes": 3, "resolve_minutes": 1},

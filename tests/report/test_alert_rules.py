@@ -96,13 +96,15 @@ def test_strong_ratio_collapse_fires_and_resolves_with_frozen_baseline():
     feed(engine, [minute(i, strong=30) for i in range(5)])  # baseline median 0.30
     feed(engine, [minute(5, strong=15)])                    # exactly 0.5 x median: no
     assert fired(engine, "strong_ratio_collapse") == []
-    feed(engine, [minute(6, strong=14)])
+    feed(engine, [minute(6, strong=14)])                    # one collapsed minute: a blip
+    assert fired(engine, "strong_ratio_collapse") == []
+    feed(engine, [minute(7, strong=14)])                    # the second in a row fires
     [alert] = fired(engine, "strong_ratio_collapse")
     assert alert["details"]["baseline_median"] == pytest.approx(0.3)
     # a lasting collapse keeps firing: collapsed minutes never enter the baseline
-    feed(engine, [minute(7 + i, strong=5) for i in range(6)])
+    feed(engine, [minute(8 + i, strong=5) for i in range(6)])
     assert fired(engine, "strong_ratio_collapse")[0]["state"] == "firing"
-    feed(engine, [minute(13, strong=28)])
+    feed(engine, [minute(14, strong=28)])
     assert fired(engine, "strong_ratio_collapse")[0]["state"] == "resolved"
     assert len(fired(engine, "strong_ratio_collapse")) == 1
 
