@@ -4,7 +4,9 @@ deliberately broken pipelines -- each time the right D-test must fail, for the r
 Each broken pipeline is the real `python -m orchestrator.run`, either configured wrongly
 (a stage that never restarts, a shutdown in the wrong order) or wrapped by
 tests/soak/broken/wrap.py, which damages the evidence after the supervisor exits (a manifest
-that under-reports RSS, a sink that loses rows, an alert that never resolves). The control
+that under-reports RSS or exports, a sink that loses rows, an alert that never resolves, a
+missing restart_count, drops in calm water, a missing Markdown report, a duplicated execution
+event, a non-zero exit). Every DoD item D1..D12 fails in at least one of them. The control
 run uses the same wrapper with nothing damaged and must pass every part the others fail.
 A check that cannot fail is a defect.
 
@@ -48,7 +50,7 @@ def soak(pytester: pytest.Pytester, config: Path) -> tuple[pytest.RunResult, dic
         str(REPO / "suites" / "soak"), "-p", "no:cacheprovider", "-ra",
         "--soak-config", str(config), "--soak-schedule", str(SCHEDULE),
         "--soak-minutes", "7", "--soak-speed", "30", "--soak-run-dir", str(runs),
-        "--soak-keep", "true", "-o", "timeout=240")
+        "--soak-keep", "-o", "timeout=240")
     found = sorted(runs.glob("*/dod.json"))
     assert found, f"no dod.json written:\n{result.stdout.str()[-3000:]}"
     return result, json.loads(found[-1].read_text(encoding="utf-8"))
@@ -77,6 +79,9 @@ def test_a_stage_that_never_restarts_fails_D9(pytester, tmp_path) -> None:
     result.stdout.fnmatch_lines(["D9 fail:*never restarted*"])
     result.stdout.fnmatch_lines(["FAILED *test_D9_*"])
     assert part(dod, "D9", "restart signal")["status"] == "fail"
+    # ... and the stage left down is seen by the harness's own health polls.
+    result.stdout.fnmatch_lines(["FAILED *test_D2_*"])
+    assert dod["items"]["D2"]["status"] == "fail", dod["items"]["D2"]
 
 
 def test_a_shutdown_in_the_wrong_order_fails_D10(pytester, tmp_path) -> None:
@@ -103,4 +108,26 @@ def test_evidence_damaged_after_exit_fails_exactly_D3_D5_D8(pytester, tmp_path) 
     assert part(dod, "D5", "row_id sets")["status"] == "fail"
     assert part(dod, "D3", "low_consistency")["status"] == "fail"
     assert part(dod, "D9", "restart signal")["status"] == "pass", dod["items"]["D9"]
+    assert part(dod, "D10", "manifest order")["status"] == "pass", dod["items"]["D10"]
+
+
+def test_more_damaged_evidence_fails_D1_D4_D6_D7_D11_D12(pytester, tmp_path) -> None:
+    """Six more breakages in one run, each touching its own evidence: a non-zero exit after
+    the graceful stop (D1), one export claimed for the whole run, the seed's own bug (D4), a
+    manifest without the harvest process's restart_count (D6), drops outside any induced
+    window (D7), a daily report without its Markdown (D11), an execution event published
+    twice (D12). Evidence they do not touch (the sinks, the shutdown order) still passes."""
+    config = broken_config(tmp_path, "exit_nonzero,under_report_exports,hide_restart_count,"
+                                     "drop_in_calm_water,no_markdown_report,"
+                                     "duplicate_outbox_event")
+    result, dod = soak(pytester, config)
+    out = result.stdout.str()
+    for item in ("D1", "D4", "D6", "D7", "D11", "D12"):
+        assert dod["items"][item]["status"] == "fail", (item, dod["items"][item], out[-3000:])
+        result.stdout.fnmatch_lines([f"FAILED *test_{item}_*"])
+    for reason in ("D1 fail:*exit code 1*", "D4 fail:*export_count*",
+                   "D6 fail:*restart_count*", "D7 fail:*queue_dropped*",
+                   "D11 fail:*no Markdown*", "D12 fail:*duplicate*"):
+        result.stdout.fnmatch_lines([reason])
+    assert dod["items"]["D5"]["status"] == "pass", dod["items"]["D5"]
     assert part(dod, "D10", "manifest order")["status"] == "pass", dod["items"]["D10"]

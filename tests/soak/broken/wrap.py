@@ -22,15 +22,60 @@ from pathlib import Path
 from evidence.atomic import write_json_atomic
 
 
-def under_report_rss(run_dir: Path) -> None:
-    """The manifest claims a tenth of the memory the processes really used."""
+def _edit_manifest(run_dir: Path, edit: Callable[[dict], None]) -> None:
     path = run_dir / "run_manifest.json"
     doc = json.loads(path.read_text(encoding="utf-8"))
-    usage = doc["resource_usage"]
-    usage["max_rss_mb"] = round(usage["max_rss_mb"] / 10, 3)
-    for proc in (usage.get("per_process") or {}).values():
-        proc["max_rss_mb"] = round(proc["max_rss_mb"] / 10, 3)
+    edit(doc)
     write_json_atomic(path, doc)
+
+
+def under_report_rss(run_dir: Path) -> None:
+    """The manifest claims a tenth of the memory the processes really used."""
+    def edit(doc: dict) -> None:
+        usage = doc["resource_usage"]
+        usage["max_rss_mb"] = round(usage["max_rss_mb"] / 10, 3)
+        for proc in (usage.get("per_process") or {}).values():
+            proc["max_rss_mb"] = round(proc["max_rss_mb"] / 10, 3)
+    _edit_manifest(run_dir, edit)
+
+
+def under_report_exports(run_dir: Path) -> None:
+    """The seed's own bug: one export claimed for the whole run."""
+    _edit_manifest(run_dir, lambda doc: doc["timeseries_export"].update(export_count=1))
+
+
+def hide_restart_count(run_dir: Path) -> None:
+    """The manifest leaves out the harvest process's restart_count."""
+    def edit(doc: dict) -> None:
+        for proc in doc["status"]["processes"]:
+            if proc["name"] == "harvest":
+                proc.pop("restart_count")
+    _edit_manifest(run_dir, edit)
+
+
+def drop_in_calm_water(run_dir: Path) -> None:
+    """The harvester dropped 5 events 1 s into the run, outside any induced window."""
+    def edit(doc: dict) -> None:
+        dropped = doc["harvester_metrics"]["queue_dropped"]
+        at_ms = doc["started_ms"] + 1000
+        dropped["count"] += 5
+        dropped["timestamps_ms"] = [at_ms] * 5 + dropped["timestamps_ms"]
+        dropped["spans"] = [[at_ms, at_ms, 5], *dropped["spans"]]
+    _edit_manifest(run_dir, edit)
+
+
+def duplicate_outbox_event(run_dir: Path) -> None:
+    """The outbox publishes one execution event twice."""
+    first = sorted((run_dir / "outbox" / "ready").glob("*.jsonl"))[0]
+    line = first.read_text(encoding="utf-8").splitlines(keepends=True)[0]
+    with first.open("a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
+def no_markdown_report(run_dir: Path) -> None:
+    """The daily report is written as JSON only."""
+    for path in run_dir.glob("reports/*/summary_*.md"):
+        path.unlink()
 
 
 def lose_rows(run_dir: Path) -> None:
@@ -64,9 +109,16 @@ def intact(run_dir: Path) -> None:
     """The control: the wrapper itself changes nothing."""
 
 
+def exit_nonzero(run_dir: Path) -> None:
+    """The pipeline exits 1 after a graceful stop (applied by main)."""
+
+
 BREAKAGES: dict[str, Callable[[Path], None]] = {
     "under_report_rss": under_report_rss, "lose_rows": lose_rows,
-    "unresolved_alert": unresolved_alert, "intact": intact,
+    "unresolved_alert": unresolved_alert, "under_report_exports": under_report_exports,
+    "hide_restart_count": hide_restart_count, "drop_in_calm_water": drop_in_calm_water,
+    "duplicate_outbox_event": duplicate_outbox_event, "no_markdown_report": no_markdown_report,
+    "exit_nonzero": exit_nonzero, "intact": intact,
 }
 
 
@@ -88,7 +140,7 @@ def main(argv: list[str]) -> int:
     code = child.wait()
     for name in wanted:
         BREAKAGES[name](run_dir)
-    return code
+    return 1 if "exit_nonzero" in wanted else code
 
 
 if __name__ == "__main__":
