@@ -28,8 +28,10 @@ class Thresholds:
     # market seconds after a fault window during which its after-effects are tolerated
     settle_s: float = 90.0
     # D3: a rule must fire no later than this after its window ends, and resolve within
-    # resolve_grace_s after the window ends
-    alert_fire_grace_s: float = 150.0
+    # resolve_grace_s after the window ends. A fault's after-effect can start as the window
+    # ends (a burst distorts the strong-signal baseline) and a 2-minute rule then fires after
+    # two closed minutes: up to 2 min + 1 min of minute alignment + lateness, hence 3.5 min.
+    alert_fire_grace_s: float = 210.0
     alert_resolve_grace_s: float = 300.0
     alert_rules: tuple[str, ...] = FIVE_ALERT_RULES
     # D4: exports per closed minute; relative tolerance of store read-back vs sinks
