@@ -22,7 +22,8 @@ with --soak-feed exchange, no store with --soak-timeseries none) the key is left
 base config's value stays.
 
 `"{speed*N}"` (a whole string) becomes the number speed x N: a rate per market second turned
-into a rate per wall second.
+into a rate per wall second; `"{N/speed}"` becomes N / speed: a duration in market seconds
+turned into wall seconds.
 
 Placeholders: {python} {config} {run_dir} {sink} {minutes} {pipeline_minutes} {run_id}
 {health_port} {feed_ws_url} {feed_rest_url} {feed_control_url} {timeseries_type}
@@ -45,6 +46,7 @@ from pytest_soak.resources import DEFAULT_STAGE_REGEX
 from pytest_soak.settings import REPO_ROOT, SoakUsageError
 
 SCALED = re.compile(r"\{speed\*(\d+(?:\.\d+)?)\}")
+PER_SPEED = re.compile(r"\{(\d+(?:\.\d+)?)/speed\}")
 KNOWN = {"name", "description", "command", "base_config", "config_overlay", "env", "stages",
          "stage_regex", "health", "self_stop_margin_min", "progress", "alerts_from", "evidence"}
 
@@ -107,6 +109,9 @@ def render_tree(node: Any, values: dict[str, Any], source: Path, where: str = "o
         scaled = SCALED.fullmatch(node)
         if scaled:                       # "{speed*85}": a rate per market second, in wall terms
             return float(values["speed"]) * float(scaled.group(1))
+        per_speed = PER_SPEED.fullmatch(node)
+        if per_speed:                    # "{40/speed}": market seconds, in wall terms
+            return float(per_speed.group(1)) / float(values["speed"])
         return fill(node, values, source, where)
     return node
 

@@ -1,5 +1,6 @@
 """D7 harvester SLO: queue_dropped == 0, substream_timeout_detected == false,
-reconnect_count <= 3 -- each counted outside the windows where the harness induced it.
+reconnect_count <= 3 -- each counted outside the windows where the harness induced it -- and
+a stalled sub-stream the harness induced was noticed by the pipeline.
 
 harvest records the times of each counter's increments ({count, timestamps_ms, spans}),
 so the harness can tell its own faults (a burst overflowing the queue, a stalled
@@ -46,18 +47,44 @@ def _wall_window(fault: dict, speed: float) -> tuple[int, float] | None:
     return start, end
 
 
+def _in_window(fault: dict, t_ms: int, speed: float, t: Thresholds) -> bool:
+    """t_ms (wall or event time) lies in the fault's window plus the settle margin."""
+    wall = _wall_window(fault, speed)
+    if wall and wall[0] <= t_ms <= wall[1] + t.settle_s / speed * 1000:
+        return True
+    start, end = fault.get("start_event_ms"), fault.get("end_event_ms")
+    return start is not None and start <= t_ms <= (end or start) + t.settle_s * 1000
+
+
+def _speed(run: RunEvidence) -> float:
+    return float((run.observations or {}).get("speed") or 1)
+
+
 def _induced(run: RunEvidence, t_ms: int, kinds: tuple[str, ...], t: Thresholds) -> bool:
-    speed = float((run.observations or {}).get("speed") or 1)
-    for fault in run.faults:
-        if fault.get("kind") not in kinds:
-            continue
-        wall = _wall_window(fault, speed)
-        if wall and wall[0] <= t_ms <= wall[1] + t.settle_s / speed * 1000:
-            return True
-        start, end = fault.get("start_event_ms"), fault.get("end_event_ms")
-        if start is not None and start <= t_ms <= (end or start) + t.settle_s * 1000:
-            return True
-    return False
+    speed = _speed(run)
+    return any(_in_window(f, t_ms, speed, t) for f in run.faults if f.get("kind") in kinds)
+
+
+def _stall_noticed(run: RunEvidence, counter: Any, t: Thresholds) -> ItemResult | None:
+    """Each stalled sub-stream the harness induced must be noticed by the pipeline: a
+    substream timeout recorded inside that fault's window. None when no stall was induced."""
+    name, evidence = "induced stall noticed", [MANIFEST, OBSERVATIONS]
+    stalls = [f for f in run.faults if f.get("kind") == "stall_substream"]
+    if not stalls:
+        return None
+    unconfirmed = [f.get("id") for f in stalls if not f.get("effect_confirmed")]
+    if unconfirmed:
+        return unknown(name, f"stall fault(s) {unconfirmed} never took effect", None, None,
+                       evidence)
+    spans = increments(counter) if isinstance(counter, dict) else []
+    speed = _speed(run)
+    missed = [f.get("id") for f in stalls
+              if not any(_in_window(f, a, speed, t) for a, _b, _n in spans)]
+    if missed:
+        return failed(name, f"the pipeline never flagged the stalled sub-stream of {missed} "
+                      "(no substream_timeout_detected increment in its window)",
+                      len(missed), 0, evidence)
+    return passed(name, f"each of {len(stalls)} induced stall(s) flagged", 0, 0, evidence)
 
 
 def _counter(run: RunEvidence, name: str, counter: Any, allowed: int,
@@ -98,8 +125,10 @@ def check_D7(run: RunEvidence, t: Thresholds) -> ItemResult:
     if not isinstance(hm, dict) or not hm:
         return failed("D7", "run_manifest.harvester_metrics is absent or empty",
                       evidence=[MANIFEST])
-    return combine("D7", [
+    parts = [
         _counter(run, "queue_dropped", hm.get("queue_dropped"), 0, t),
         _counter(run, "substream_timeout_detected", hm.get("substream_timeout_detected"), 0, t),
         _counter(run, "reconnect_count", hm.get("reconnect_count"), t.max_reconnects, t),
-    ])
+        _stall_noticed(run, hm.get("substream_timeout_detected"), t),
+    ]
+    return combine("D7", [part for part in parts if part is not None])

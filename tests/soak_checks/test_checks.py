@@ -80,6 +80,22 @@ def _drop_sqlite_rows(run_dir: Path) -> None:
     conn.close()
 
 
+def _stall(noticed_at_s: int | None, confirmed: bool = True):
+    """A stalled sub-stream induced at market 630-690 s; the pipeline noticed it at
+    `noticed_at_s` (None: never)."""
+    def change(run_dir: Path) -> None:
+        rewrite(run_dir, OBS, lambda doc: doc["faults"].append({
+            "id": "stall", "kind": "stall_substream", "target": "ethusdt@aggTrade",
+            "params": {}, "planned_start_s": 630, "planned_end_s": 690,
+            "started_ms": wall(630), "ended_ms": wall(690), "start_event_ms": ev(630),
+            "end_event_ms": ev(690), "effect_confirmed": confirmed, "effect": {},
+            "expects": ["substream_timeout_induced"], "error": None}))
+        if noticed_at_s is not None:
+            rewrite(run_dir, MAN, _set("harvester_metrics.substream_timeout_detected",
+                                       counter(wall(noticed_at_s))))
+    return change
+
+
 def _rss(series_fn):
     def change(doc):
         doc["resources"]["rss_series"]["broker"] = series_fn()
@@ -132,6 +148,9 @@ CASES = [
                                 {"count": 3, "timestamps_ms": [], "spans": []})),
     ("D7", "fail", MAN, _set("harvester_metrics.substream_timeout_detected",
                              counter(wall(200)))),
+    ("D7", "pass", None, _stall(noticed_at_s=660)),
+    ("D7", "fail", None, _stall(noticed_at_s=None)),          # an induced stall unnoticed
+    ("D7", "unknown", None, _stall(noticed_at_s=None, confirmed=False)),
     ("D8", "fail", MAN, lambda doc: doc["resource_usage"].update(
         max_rss_mb=8.0, per_process={"signal": {"max_rss_mb": 8.0, "max_open_files": 4,
                                                 "pids": [1]}})),
