@@ -43,25 +43,17 @@ def run_dir(tmp_path, market) -> Path:
 
 
 @pytest.fixture
-def stage(run_dir):
-    procs: list[subprocess.Popen] = []
+def stage(run_dir, spawned):
+    starts = iter(range(1000))
 
     def start() -> subprocess.Popen:
         (run_dir / "control" / "signal.stop").unlink(missing_ok=True)
-        log = open(run_dir / f"signal{len(procs)}.log", "wb")
-        proc = subprocess.Popen(
+        return spawned(
             [sys.executable, "-m", "orchestrator.stage_main", "signal", "--config", str(CONFIG),
              "--run-dir", str(run_dir), "--sink", "dual", "--run-id", "test-run"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        procs.append(proc)
-        return proc
+            run_dir / f"signal{next(starts)}.log", cwd=REPO)
 
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
+    return start
 
 
 def status(run_dir: Path) -> dict:

@@ -24,23 +24,15 @@ def committed_batches(progress: Path) -> list[int]:
 
 
 @pytest.fixture
-def spawn(tmp_path):
-    procs: list[subprocess.Popen] = []
+def spawn(tmp_path, spawned):
+    starts = iter(range(1000))
 
     def start(first: int, last: int) -> subprocess.Popen:
-        log = open(tmp_path / f"writer{len(procs)}.log", "wb")
-        proc = subprocess.Popen(
+        return spawned(
             [sys.executable, str(WRITER), str(tmp_path / "sinks"), str(tmp_path / "progress"),
-             str(BATCH_ROWS), str(first), str(last)], stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        procs.append(proc)
-        return proc
+             str(BATCH_ROWS), str(first), str(last)], tmp_path / f"writer{next(starts)}.log")
 
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
+    return start
 
 
 @pytest.mark.slow
