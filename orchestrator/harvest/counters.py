@@ -36,22 +36,3 @@ class TimedCounter:
     def section(self) -> dict:
         return {"count": self.count, "timestamps_ms": list(self.times),
                 "spans": [list(span) for span in self.spans]}
-
-
-class AggTradeIds:
-    """Per symbol, the aggTrade ids accepted into the handoff."""
-
-    def __init__(self) -> None:
-        self.ids: dict[str, dict[str, int]] = {}
-
-    def add(self, symbol: str, agg_id: int) -> None:
-        entry = self.ids.get(symbol)
-        if entry is None:
-            self.ids[symbol] = {"first": agg_id, "last": agg_id, "count": 1}
-        else:
-            entry["last"] = agg_id
-            entry["count"] += 1
-
-    def last(self, symbol: str) -> int | None:
-        entry = self.ids.get(symbol)
-        return entry["last"] if entry else None

@@ -20,8 +20,9 @@ from typing import Any, NamedTuple, Protocol
 from orchestrator.harvest.binance import Malformed, fetch_depth_snapshot, parse_frame, stream_url
 from orchestrator.harvest.book_sync import BookSync
 from orchestrator.harvest.connection import ResilientConnection
-from orchestrator.harvest.counters import COUNTERS, AggTradeIds, TimedCounter
+from orchestrator.harvest.counters import COUNTERS, TimedCounter
 from orchestrator.harvest.settings import HarvestSettings
+from orchestrator.id_ranges import AggTradeIds
 
 
 class LineWriter(Protocol):

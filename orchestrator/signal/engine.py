@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from orchestrator.id_ranges import AggTradeIds
 from orchestrator.signal.config import SignalConfig
 from orchestrator.signal.features import Quote, SymbolFeatures
 from orchestrator.signal.gating import (
@@ -36,7 +37,7 @@ class SignalEngine:
         self.cfg = cfg
         self.mode = mode
         self.symbols: dict[str, SymbolFeatures] = {}
-        self.aggtrade_ids: dict[str, dict[str, int]] = {}
+        self._ids = AggTradeIds()
         self.counters: dict[str, int] = {
             "aggTrade": 0, "bookTicker": 0, "depthUpdate": 0, "other": 0,
             "malformed": 0, "replayed_skipped": 0, "signals": 0}
@@ -119,18 +120,15 @@ class SignalEngine:
             return None
         feats.last_agg_id = agg_id
         self.counters["aggTrade"] += 1
-        self._count_id(symbol, agg_id)
+        self._ids.add(symbol, agg_id)
         self._seen(ts_ms)
         feats.on_trade(ts_ms, qty, maker)
         return self._evaluate(symbol, feats, ts_ms, agg_id, price)
 
-    def _count_id(self, symbol: str, agg_id: int) -> None:
-        ids = self.aggtrade_ids.get(symbol)
-        if ids is None:
-            self.aggtrade_ids[symbol] = {"first": agg_id, "last": agg_id, "count": 1}
-        else:
-            ids["last"] = agg_id
-            ids["count"] += 1
+    @property
+    def aggtrade_ids(self) -> dict[str, dict[str, int]]:
+        """Per symbol, first/last/count of the aggTrade ids consumed (each counted once)."""
+        return self._ids.ids
 
     # ---- evaluation ---------------------------------------------------------------------
     def _evaluate(self, symbol: str, feats: SymbolFeatures, ts_ms: int, agg_id: int,
@@ -204,7 +202,7 @@ class SignalEngine:
                              f"is not {STATE_VERSION}")
         for symbol, feats_state in state["symbols"].items():
             self.features(symbol).load_state(feats_state)
-        self.aggtrade_ids = state["aggtrade_ids"]
+        self._ids = AggTradeIds(state["aggtrade_ids"])
         self.counters.update(state["counters"])
         self.gating_counts.update(state["gating_counts"])
         self.last_event_ms = state["last_event_ms"]
