@@ -80,8 +80,10 @@ class FaultController:
         """One sub-stream goes silent on the connections subscribed now; others keep flowing.
         A resubscribe cures it unless params.sticky; `end` cures everyone."""
         stream = _require(params, "stream")
-        clients = [c for c in self.engine.clients.values() if stream in c.streams]
-        for client in clients:
+        clients = list(self.engine.clients.values())
+        if action == "start":
+            clients = [c for c in clients if stream in c.streams]
+        for client in clients:     # end: also a client caught between UNSUBSCRIBE and SUBSCRIBE
             (client.stalled.add if action == "start" else client.stalled.discard)(stream)
         if params.get("sticky") and action == "start":
             self.engine.sticky_stalls.add(stream)

@@ -6,7 +6,10 @@
 - reconnects pre-emptively after `max_connection_age_s` (exchanges cut at 24 h);
 - watchdog: a sub-stream silent for `substream_silence_s` while the connection still flows is
   reported (`on_event("substream_silent", stream)`) and resubscribed; a connection silent for
-  `connection_silence_s` is closed and reopened.
+  `connection_silence_s` is closed and reopened. A stream's silence counts only while its
+  connection flows: a gap in the whole connection (an exchange outage, this process starved of
+  CPU) is no stream's fault, so the streams that resume a moment after the first one are not
+  flagged.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 EventCallback = Callable[[str, dict], None]
 WATCHDOG_TICK_S = 0.5
+# nothing on the whole connection for longer than silence / this: a connection-wide gap
+CONNECTION_GAP_FRACTION = 4
 
 
 class ResilientConnection:
@@ -76,7 +81,7 @@ class ResilientConnection:
                 stopper = asyncio.ensure_future(self._close_on_stop(ws, stop))
                 try:
                     async for message in ws:
-                        self.last_any = time.monotonic()
+                        self.note_arrival(time.monotonic())
                         self.on_message(self, message)
                 finally:
                     watchdog.cancel()
@@ -91,12 +96,19 @@ class ResilientConnection:
         finally:
             self.ws = None
 
+    def note_arrival(self, now: float) -> None:
+        """A frame arrived (the reader calls this before handling it)."""
+        gap = now - self.last_any
+        if gap > self.s["substream_silence_s"] / CONNECTION_GAP_FRACTION:
+            for stream in self.last_seen:        # the whole connection paused: excuse the gap
+                self.last_seen[stream] = min(now, self.last_seen[stream] + gap)
+        self.last_any = now
+
     async def _close_on_stop(self, ws: ClientConnection, stop: asyncio.Event) -> None:
         await stop.wait()
         await ws.close(1000, "harvest stopping")
 
     async def _watchdog(self, ws: ClientConnection) -> None:
-        silence = self.s["substream_silence_s"]
         while True:
             await asyncio.sleep(WATCHDOG_TICK_S)
             now = time.monotonic()
@@ -106,14 +118,20 @@ class ResilientConnection:
             if now - self.last_any > self.s["connection_silence_s"]:
                 await self._close(ws, "connection silent")
                 return
-            flowing = now - self.last_any < silence
-            for stream in sorted(self.subscribed):
-                silent_s = now - self.last_seen.get(stream, now)
-                if flowing and silent_s > silence:
-                    self.on_event("substream_silent", {"connection": self.name, "stream": stream,
-                                                       "silent_s": round(silent_s, 1)})
-                    self.last_seen[stream] = now
-                    await self.resubscribe(ws, stream)
+            for stream, silent_s in self.silent_streams(now):
+                self.on_event("substream_silent", {"connection": self.name, "stream": stream,
+                                                   "silent_s": round(silent_s, 1)})
+                self.last_seen[stream] = now
+                await self.resubscribe(ws, stream)
+
+    def silent_streams(self, now: float) -> list[tuple[str, float]]:
+        """(stream, seconds) of each sub-stream silent too long while its connection flows."""
+        silence = self.s["substream_silence_s"]
+        if now - self.last_any >= silence:        # the connection itself is quiet
+            return []
+        silent = ((stream, now - self.last_seen.get(stream, now))
+                  for stream in sorted(self.subscribed))
+        return [(stream, seconds) for stream, seconds in silent if seconds > silence]
 
     async def resubscribe(self, ws: ClientConnection, stream: str) -> None:
         for method in ("UNSUBSCRIBE", "SUBSCRIBE"):

@@ -53,6 +53,7 @@ class Harvester:
         self.queue: deque[QueuedEvent] = deque()
         self.counters = {name: TimedCounter(int(h["timestamps_max"])) for name in COUNTERS}
         self.counter_lock = threading.Lock()
+        self.timeouts_by_stream: dict[str, int] = {}      # stream -> substream timeouts flagged
         self.aggtrade_ids = AggTradeIds()
         self.books = {symbol: BookSync(symbol) for symbol in settings.symbols}
         self.last_agg_id: dict[str, int] = {}
@@ -149,6 +150,9 @@ class Harvester:
             self.log.warning("connection %s lost (%s): reconnecting in %.2f s",
                              info["connection"], info["reason"], info["delay_s"])
         elif kind == "substream_silent":
+            with self.counter_lock:
+                stream = info["stream"]
+                self.timeouts_by_stream[stream] = self.timeouts_by_stream.get(stream, 0) + 1
             self._count("substream_timeout_detected", now)
             self.log.warning("sub-stream %s silent for %.1f s while its connection flows: "
                              "resubscribing", info["stream"], info["silent_s"])
@@ -252,6 +256,11 @@ class Harvester:
     def counter_sections(self) -> dict[str, dict]:
         with self.counter_lock:
             return {name: counter.section() for name, counter in self.counters.items()}
+
+    def stream_timeouts(self) -> dict[str, int]:
+        """substream_timeout_detected split by stream."""
+        with self.counter_lock:
+            return dict(self.timeouts_by_stream)
 
     def counts(self) -> dict[str, int]:
         with self.counter_lock:

@@ -87,5 +87,6 @@ def harvester_metrics(harvester: Harvester) -> dict:
     return {**harvester.counter_sections(),
             "events_out": harvester.events_out,
             "queue_max": harvester.queue_max,
+            "substream_timeouts_by_stream": harvester.stream_timeouts(),
             "aggtrade_ids": {s: dict(v) for s, v in harvester.aggtrade_ids.ids.items()},
             "books_in_sync": {s: b.synced for s, b in harvester.books.items()}}

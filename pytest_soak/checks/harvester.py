@@ -65,6 +65,27 @@ def _induced(run: RunEvidence, t_ms: int, kinds: tuple[str, ...], t: Thresholds)
     return any(_in_window(f, t_ms, speed, t) for f in run.faults if f.get("kind") in kinds)
 
 
+def _when(run: RunEvidence, spans: list[tuple[int, int, int]], most: int = 6) -> str:
+    """Where increments fell, for the reader of a failure: wall seconds after the run's start
+    and the latest fault begun before each."""
+    start = ((run.observations or {}).get("market_clock") or {}).get("start_wall_ms")
+    begun = sorted((f["started_ms"], f.get("id")) for f in run.faults if f.get("started_ms"))
+    parts = []
+    for a, _b, n in spans[:most]:
+        at = f"+{(a - start) / 1000:.1f} s" if start else f"{a} ms"
+        after = [(s, i) for s, i in begun if s <= a]
+        since = f" ({after[-1][1]} began {(a - after[-1][0]) / 1000:.1f} s before)" if after else ""
+        parts.append(at + (f" x{n}" if n > 1 else "") + since)
+    more = f", {len(spans) - most} more" if len(spans) > most else ""
+    return ", ".join(parts) + more
+
+
+def _by_stream(tally: Any) -> str:
+    if not isinstance(tally, dict) or not tally:
+        return ""
+    return "; by stream: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.items()))
+
+
 def _stall_noticed(run: RunEvidence, counter: Any, t: Thresholds) -> ItemResult | None:
     """Each stalled sub-stream the harness induced must be noticed by the pipeline: a
     substream timeout recorded inside that fault's window. None when no stall was induced."""
@@ -88,21 +109,23 @@ def _stall_noticed(run: RunEvidence, counter: Any, t: Thresholds) -> ItemResult 
 
 
 def _counter(run: RunEvidence, name: str, counter: Any, allowed: int,
-             t: Thresholds) -> ItemResult:
+             t: Thresholds, detail: str = "") -> ItemResult:
     evidence = [MANIFEST, OBSERVATIONS]
     if not isinstance(counter, dict) or not isinstance(counter.get("count"), int):
         return failed(name, f"harvester_metrics has no {name} counter", evidence=evidence)
     count = counter["count"]
     if count <= allowed:
         return passed(name, f"{name} {count} <= {allowed} in total", count, allowed, evidence)
-    if not any(f.get("kind") in INDUCED_BY[name] for f in run.faults):
-        return failed(name, f"{name} is {count} and the harness induced none", count, allowed,
-                      evidence)
     spans = increments(counter)
-    stray = sum(n for a, b, n in spans if not (_induced(run, a, INDUCED_BY[name], t)
-                                              and _induced(run, b, INDUCED_BY[name], t)))
+    strays = [(a, b, n) for a, b, n in spans if not (_induced(run, a, INDUCED_BY[name], t)
+                                                    and _induced(run, b, INDUCED_BY[name], t))]
+    when = f" (at {_when(run, strays)}){detail}" if strays else ""
+    if not any(f.get("kind") in INDUCED_BY[name] for f in run.faults):
+        return failed(name, f"{name} is {count} and the harness induced none{when}", count,
+                      allowed, evidence)
+    stray = sum(n for _a, _b, n in strays)
     untimed = max(0, count - sum(n for _a, _b, n in spans))
-    text = f"{name}: {stray} outside induced windows, {count - stray - untimed} induced"
+    text = f"{name}: {stray} outside induced windows, {count - stray - untimed} induced{when}"
     if stray > allowed:
         return failed(name, f"{text}, allowed {allowed}", stray, allowed, evidence)
     if stray + untimed > allowed:
@@ -127,7 +150,8 @@ def check_D7(run: RunEvidence, t: Thresholds) -> ItemResult:
                       evidence=[MANIFEST])
     parts = [
         _counter(run, "queue_dropped", hm.get("queue_dropped"), 0, t),
-        _counter(run, "substream_timeout_detected", hm.get("substream_timeout_detected"), 0, t),
+        _counter(run, "substream_timeout_detected", hm.get("substream_timeout_detected"), 0, t,
+                 _by_stream(hm.get("substream_timeouts_by_stream"))),
         _counter(run, "reconnect_count", hm.get("reconnect_count"), t.max_reconnects, t),
         _stall_noticed(run, hm.get("substream_timeout_detected"), t),
     ]

@@ -16,7 +16,7 @@ import pytest
 from pytest_soak.checks import CHECKS, Thresholds, judge, run_check
 from pytest_soak.evidence_loader import RunEvidence
 
-from .factory import MINUTES, counter, ev, good_run, rewrite, wall, write_jsonl
+from .factory import MINUTES, SPEED, counter, ev, good_run, rewrite, wall, write_jsonl
 
 OBS, MAN, SRC = "harness_observations.json", "run_manifest.json", "source_manifest.json"
 
@@ -280,6 +280,19 @@ def test_an_influxdb_readback_is_compared_the_same_way(run_dir: Path) -> None:
     series["soak_per_minute"][0]["total"] += 1
     rewrite(run_dir, OBS, to_influx)
     assert verdict(run_dir, "D4").status == "fail"
+
+
+def test_a_stray_increment_is_placed_in_time_and_stream(run_dir: Path) -> None:
+    """A D7 failure tells its reader when each stray fell (after which fault) and on which
+    stream, so a failed CI run is diagnosable from its output alone."""
+    def stray(doc):
+        hm = doc["harvester_metrics"]
+        hm["substream_timeout_detected"] = counter(wall(200), wall(210))
+        hm["substream_timeouts_by_stream"] = {"btcusdt@bookTicker": 2}
+    rewrite(run_dir, MAN, stray)
+    result = verdict(run_dir, "D7")
+    assert result.status == "fail"
+    assert f"+{200 / SPEED:.1f} s" in result.reason and "btcusdt@bookTicker 2" in result.reason
 
 
 def test_the_judge_cli_writes_dod_json_and_exits_by_failure_kind(run_dir: Path, capsys) -> None:
