@@ -110,7 +110,7 @@ def render_tree(node: Any, values: dict[str, Any], source: Path, where: str = "o
         if scaled:                       # "{speed*85}": a rate per market second, in wall terms
             return float(values["speed"]) * float(scaled.group(1))
         per_speed = PER_SPEED.fullmatch(node)
-        if per_speed:                    # "{40/speed}": market seconds, in wall terms
+        if per_speed:                    # "{60/speed}": market seconds, in wall terms
             return float(per_speed.group(1)) / float(values["speed"])
         return fill(node, values, source, where)
     return node
