@@ -61,7 +61,10 @@ class MarketClock:
                     self._anchor_mono, self._anchor_event_ms = mono, time.time() * 1000
             return
         with self._lock:
-            self._anchor_mono = mono
+            # Anchor at the reply's arrival, not at the request: the feed read its clock
+            # somewhere in between, so the later instant can only under-estimate market time
+            # (anchoring at the request ran ahead by the round trip x the rate).
+            self._anchor_mono = time.monotonic()
             self._anchor_event_ms = float(state.get("market_ms") or time.time() * 1000)
             rate = state.get("rate")
             self._rate = float(rate) if rate else self.speed

@@ -127,7 +127,10 @@ class ResilientConnection:
     def silent_streams(self, now: float) -> list[tuple[str, float]]:
         """(stream, seconds) of each sub-stream silent too long while its connection flows."""
         silence = self.s["substream_silence_s"]
-        if now - self.last_any >= silence:        # the connection itself is quiet
+        # The connection flows only if something arrived within the gap that note_arrival
+        # excuses; a looser test (anything within `silence`) blamed the stream whose last frame
+        # fell a few ms before its neighbour's when the whole connection paused.
+        if now - self.last_any > silence / CONNECTION_GAP_FRACTION:
             return []
         silent = ((stream, now - self.last_seen.get(stream, now))
                   for stream in sorted(self.subscribed))

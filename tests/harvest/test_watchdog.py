@@ -53,3 +53,15 @@ def test_silence_before_a_pause_still_counts_after_it():
 def test_a_quiet_connection_flags_no_stream():
     conn = connection()
     assert conn.silent_streams(3.0) == []
+
+
+def test_a_connection_wide_pause_blames_no_stream_whose_last_frame_came_first():
+    """Both streams flow until a feed pause at 2.0 s; btc's last frame came 14 ms before
+    eth's. Just past btc's 1 s of silence the connection has been quiet for nearly as long:
+    that is the pause, not btc (a soak's D7 once failed on exactly this)."""
+    conn = connection()
+    for tick in range(1, 40):
+        frame(conn, "btcusdt@aggTrade", tick * 0.05)
+        frame(conn, "ethusdt@aggTrade", tick * 0.05 + 0.014)
+    for now in (2.3, 2.9, 2.955, 2.96, 3.5):
+        assert conn.silent_streams(now) == [], now
