@@ -4,6 +4,7 @@ SIGKILL mid-run and restart gives exactly the rows of an uninterrupted computati
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,12 +34,19 @@ def expected(market) -> dict[str, dict]:
     return {row["row_id"]: row for row in map(engine.process, market) if row is not None}
 
 
-@pytest.fixture
-def run_dir(tmp_path, market) -> Path:
-    writer = HandoffWriter(tmp_path / "handoff" / "market")
-    for record in market:
-        writer.append(record)
+def write_market(run_dir: Path, market: list[dict], chunks: int = 1, pause_s: float = 0.0) -> None:
+    """Append the market to the handoff as harvest would: in `chunks`, `pause_s` apart."""
+    writer = HandoffWriter(run_dir / "handoff" / "market")
+    size = -(-len(market) // chunks)
+    for start in range(0, len(market), size):
+        for record in market[start:start + size]:
+            writer.append(record)
+        time.sleep(pause_s)
     writer.close()
+
+
+@pytest.fixture
+def run_dir(tmp_path) -> Path:
     return tmp_path
 
 
@@ -95,6 +103,7 @@ def check_outputs(run_dir: Path, expected: dict[str, dict]) -> None:
 
 @pytest.mark.slow
 def test_stage_consumes_market_and_fills_both_sinks(run_dir, stage, expected, market):
+    write_market(run_dir, market)
     proc = stage()
     wait_for_signals(run_dir, len(expected))
     stop(run_dir, proc)
@@ -113,12 +122,17 @@ def test_stage_consumes_market_and_fills_both_sinks(run_dir, stage, expected, ma
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_restart_gives_the_same_rows(run_dir, stage, expected):
+def test_sigkill_mid_run_then_restart_gives_the_same_rows(run_dir, stage, expected, market):
+    # The market arrives over ~4 s, as from harvest: the stage (which computes the whole of it
+    # in well under a heartbeat) is still busy with a live stream when it is killed.
+    feeder = threading.Thread(target=write_market, args=(run_dir, market, 40, 0.1))
+    feeder.start()
     first = stage()
     wait_for_signals(run_dir, len(expected) // 3)
     psutil.Process(first.pid).kill()
     first.wait(timeout=10)
     assert (status(run_dir).get("metrics") or {}).get("signals", 0) < len(expected)
+    feeder.join()
     second = stage()
     wait_for_signals(run_dir, len(expected))
     stop(run_dir, second)
