@@ -166,6 +166,7 @@ class Supervisor:
         self.log.info("%s restarted as pid %d (restart %d)", sp.name, sp.pid,
                       sp.tracker.restart_count)
         self.write_orchestrator_json()
+        self.write_run_manifest()         # the new pid at once, not at the next interval
 
     def _track_market_time(self) -> None:
         harvest = self.stages.get("harvest")
