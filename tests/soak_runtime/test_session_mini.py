@@ -98,7 +98,7 @@ def _with_flag(flag: str) -> str:
     return text.replace('"alpha,beta,gamma"]', f'"alpha,beta,gamma", "{flag}"]')
 
 
-def test_ctrl_c_mid_run_stops_everything_and_marks_the_run_interrupted(tmp_path):
+def test_ctrl_c_mid_run_stops_everything_and_marks_the_run_interrupted(tmp_path, sigint_raises):
     settings = mini_settings(tmp_path, soak_minutes="10")      # 20 wall s if left alone
     session = SoakSession(settings, "jsonl")
     timer = threading.Timer(2.5, lambda: os.kill(os.getpid(), signal.SIGINT))

@@ -19,7 +19,8 @@ from pytest_soak.settings import SoakSettings
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_a_real_soak_leaves_nothing_running(tmp_path: Path) -> None:
+def test_ctrl_c_during_a_real_soak_leaves_nothing_running(tmp_path: Path,
+                                                          sigint_raises) -> None:  # noqa: ANN001
     settings = SoakSettings.from_values({
         "soak_minutes": "10", "soak_speed": "30", "soak_timeseries": "none",
         "soak_schedule": "none", "soak_run_dir": str(tmp_path / "runs"),
