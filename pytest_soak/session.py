@@ -33,6 +33,7 @@ from pytest_soak.progress import Progress, ProgressSnapshot, Rates
 from pytest_soak.resources import ProcessTree
 from pytest_soak.settings import SoakSettings
 from pytest_soak.sidecars import FeedSidecar, StoreSidecar
+from pytest_soak.termination import interrupt_reason, sigterm_as_interrupt
 
 OBSERVATIONS = "harness_observations.json"
 
@@ -112,21 +113,21 @@ class SoakSession:
         self.history.record("session_start", None, run_id=self.run_id, sink=self.sink,
                             seed=self.schedule.seed, mode=self.settings.mode)
         failure: BaseException | None = None
-        try:
-            self._start_sidecars()
-            self._start_pipeline()
-            self._wait_healthy()
-            self._run_schedule()
-            self._stop_pipeline(self.settings.stop_timeout_s)
-        except BaseException as exc:  # noqa: BLE001 - Ctrl+C and timeouts included: teardown
-            failure = exc
-            self.interrupted = True
-            self.interrupt_reason = ("KeyboardInterrupt (Ctrl+C)"
-                                     if isinstance(exc, KeyboardInterrupt) else
-                                     f"{type(exc).__name__}: {exc}")
-            self.history.record("interrupted", self.market_s(), reason=self.interrupt_reason)
-        finally:
-            result = self._teardown()
+        with sigterm_as_interrupt() as sigterm:
+            try:
+                self._start_sidecars()
+                self._start_pipeline()
+                self._wait_healthy()
+                self._run_schedule()
+                self._stop_pipeline(self.settings.stop_timeout_s)
+            except BaseException as exc:  # noqa: BLE001 - Ctrl+C, SIGTERM, timeouts: teardown
+                failure = exc
+                self.interrupted = True
+                self.interrupt_reason = interrupt_reason(exc)
+                self.history.record("interrupted", self.market_s(), reason=self.interrupt_reason)
+            finally:
+                sigterm.shield()
+                result = self._teardown()
         if failure is not None:
             raise failure
         return result

@@ -1,6 +1,6 @@
 """A whole soak session against the mini pipeline (real processes, real signals, real HTTP):
 health polls, psutil samples, a SIGKILL proved by a new pid, the shutdown order as observed,
-the orphan sweep, and Ctrl+C at any point."""
+the orphan sweep, and Ctrl+C or SIGTERM at any point."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from evidence.schemas import violations
 from pytest_soak.procs import RUN_MARKER, find_tagged
 from pytest_soak.session import SoakSession
+from pytest_soak.termination import Terminated, sigterm_as_interrupt
 from tests.soak_runtime.soak_helpers import MINI_SPEC, mini_settings
 
 KILL_BETA = """
@@ -98,10 +99,20 @@ def _with_flag(flag: str) -> str:
     return text.replace('"alpha,beta,gamma"]', f'"alpha,beta,gamma", "{flag}"]')
 
 
-def test_ctrl_c_mid_run_stops_everything_and_marks_the_run_interrupted(tmp_path, sigint_raises):
+@pytest.mark.parametrize(("signum", "reason"), [(signal.SIGINT, "KeyboardInterrupt (Ctrl+C)"),
+                                                (signal.SIGTERM, "SIGTERM")])
+def test_ctrl_c_or_sigterm_mid_run_stops_everything_and_marks_the_run_interrupted(
+        tmp_path, sigint_raises, monkeypatch, signum, reason):  # noqa: ANN001
     settings = mini_settings(tmp_path, soak_minutes="10")      # 20 wall s if left alone
     session = SoakSession(settings, "jsonl")
-    timer = threading.Timer(2.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    if signum == signal.SIGTERM:                   # a CI cancel repeats it: not during teardown
+        teardown = session._teardown
+
+        def teardown_signalled_again():  # noqa: ANN202
+            os.kill(os.getpid(), signal.SIGTERM)
+            return teardown()
+        monkeypatch.setattr(session, "_teardown", teardown_signalled_again)
+    timer = threading.Timer(2.5, lambda: os.kill(os.getpid(), signum))
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -109,7 +120,7 @@ def test_ctrl_c_mid_run_stops_everything_and_marks_the_run_interrupted(tmp_path,
     finally:
         timer.cancel()
     obs = json.loads((session.run_dir / "harness_observations.json").read_text())
-    assert obs["interrupted"] is True and "KeyboardInterrupt" in obs["interrupt_reason"]
+    assert obs["interrupted"] is True and obs["interrupt_reason"] == reason
     assert obs["pipeline"]["stop_signal"] == "SIGINT" and obs["pipeline"]["exit_code"] == 0
     assert violations(obs, "harness_observations") == []
     dod = json.loads((session.run_dir / "dod.json").read_text())
@@ -162,3 +173,16 @@ def test_a_child_seen_before_exec_is_named_once_its_command_line_is_known(tmp_pa
             child.kill()
         parent.kill()
         parent.wait(5)
+
+
+def test_a_shielded_guard_notes_sigterm_instead_of_raising() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_as_interrupt() as guard:
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)                          # the handler runs between bytecodes
+        guard.shield()
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)
+    assert guard.ignored == 1
+    assert signal.getsignal(signal.SIGTERM) is before
