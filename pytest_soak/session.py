@@ -6,7 +6,7 @@
 Phases (each in the history): prepare -> sidecars -> pipeline start -> healthy -> schedule
 (market time; faults; observer polling) -> stop (SIGINT to the supervisor only, so it stops
 its stages in its own order) -> orphan sweep -> store read-back -> sidecars down ->
-harness_observations.json. Any exception or Ctrl+C at any point still runs the teardown:
+harness_observations.json. Any exception, Ctrl+C or SIGTERM at any point still runs the teardown:
 everything started is stopped, what exists is written, and the run is marked interrupted.
 """
 
