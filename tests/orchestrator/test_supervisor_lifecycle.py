@@ -43,8 +43,9 @@ def test_sigkilled_stages_are_restarted_and_recorded(pipeline_factory) -> None:
         old, new = kill_and_wait_restart(pipe, name)
         assert new != old
         assert pipe.health()["stages"][name]["restart_count"] == 1
-    # The manifest is rewritten every few seconds: wait for one written after the last
-    # respawn (restart_count goes up when the restart is scheduled, the pid after the backoff).
+    # The manifest is rewritten at each failure, each respawn and every few seconds: wait for
+    # one written after the last respawn (restart_count goes up when the restart is scheduled,
+    # the pid only after the backoff).
     doc = wait_for(lambda: (lambda m: m if all(
         p["restart_count"] == 1 and p["pid"] == pipe.stage_pid(p["name"])
         for p in m.get("status", {}).get("processes", [])) else None)(
