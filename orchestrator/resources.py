@@ -38,26 +38,38 @@ class ResourceSampler:
         self._maxima: dict[str, dict[str, Any]] = {}
         self._handles: dict[int, psutil.Process] = {}
         self._lock = threading.Lock()
+        self._round_lock = threading.Lock()        # the thread's rounds and sample_once()
+        self._out: Any = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="resources", daemon=True)
 
     def start(self) -> None:
         self.samples_path.parent.mkdir(parents=True, exist_ok=True)
+        self._out = open(self.samples_path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(5)
+        self.sample_once()
+        with self._round_lock:
+            if self._out is not None:
+                self._out.close()
 
     def _loop(self) -> None:
-        with open(self.samples_path, "a", encoding="utf-8", buffering=1) as out:
-            while not self._stop.is_set():
-                self.sample_once(out)
-                self._stop.wait(self.interval_s)
-            self.sample_once(out)
+        while not self._stop.is_set():
+            self.sample_once()
+            self._stop.wait(self.interval_s)
 
-    def sample_once(self, out: Any) -> None:
+    def sample_once(self) -> None:
+        """One round now, from any thread (the supervisor takes one before the shutdown, so
+        a stage started since the last round is sampled before it stops)."""
+        with self._round_lock:
+            if self._out is not None and not self._out.closed:
+                self._sample_round(self._out)
+
+    def _sample_round(self, out: Any) -> None:
         rows = []
         current = self._processes()
         for gone in set(self._handles) - set(current.values()):

@@ -213,6 +213,7 @@ class Supervisor:
         self.log.info("shutting down (%s): order %s", self.stop_reason, self.stop_order())
         for sp in self.stages.values():
             sp.restart_due = None                     # no restarts from here on
+        self.sampler.sample_once()                    # every stage measured before it stops
         for name in self.stop_order():
             self._stop_stage(self.stages[name])
         self._refresh_snapshot()

@@ -119,7 +119,11 @@ def test_no_stage_outlives_a_sigkilled_supervisor(pipeline_factory) -> None:
 
 def test_sigint_stops_stages_in_order_flushed_and_exits_0(pipeline_factory) -> None:
     secret = "sekret-" + os.urandom(6).hex()
-    pipe = pipeline_factory(env={"BINANCE_API_KEY": secret}).start(sink="dual")
+    # No sampling round falls between the stages' start and the SIGINT: the supervisor's own
+    # round before the shutdown must measure every stage (a stage started since the last
+    # round was once missing from resource_usage).
+    pipe = pipeline_factory(supervisor={"resources": {"sample_interval_s": 600}},
+                            env={"BINANCE_API_KEY": secret}).start(sink="dual")
     pipe.wait_all_healthy()
     pipe.send(signal.SIGINT)
     assert pipe.wait(60) == 0
