@@ -14,24 +14,12 @@ from typing import Any
 
 import allure
 
-from pytest_soak.evidence_loader import (
-    MANIFEST,
-    OBSERVATIONS,
-    PARITY_DIFF,
-    SOURCE_MANIFEST,
-    RunEvidence,
-)
+from pytest_soak.checks import ITEMS
+from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence
 from pytest_soak.verdict import ItemResult
 
-# evidence attached to every D-test, besides the files the item itself names
+# evidence attached to every D-test, besides the files its spec and its result name
 COMMON = (OBSERVATIONS, MANIFEST)
-# item -> the extra evidence a reviewer wants beside it
-EXTRA = {"D3": ("daily_md",), "D4": ("daily_md",), "D5": (PARITY_DIFF,),
-         "D11": (SOURCE_MANIFEST, PARITY_DIFF, "daily_md"), "D12": ()}
-# item -> the plots (pytest_soak/plots.py file names) that illustrate it
-PLOTS = {"D2": ("health.png",), "D3": ("alerts.png",), "D4": ("export.png",),
-         "D5": ("events.png",), "D7": ("events.png",), "D8": ("rss.png",),
-         "D9": ("health.png", "rss.png"), "D10": ("rss.png",)}
 MAX_ATTACH_BYTES = 5 << 20
 
 
@@ -71,8 +59,11 @@ def attach_file(run: RunEvidence, rel: str, name: str | None = None) -> None:
     allure.attach.file(str(path), name=name or rel, attachment_type=kind.get(path.suffix))
 
 
-def _daily_md(run: RunEvidence) -> list[str]:
-    return [r.md_path for r in run.reports.values() if r.md_path]
+def _expand(run: RunEvidence, rel: str) -> list[str]:
+    """A run-dir relative file, or every file a glob in an item's spec matches."""
+    if any(c in rel for c in "*?["):
+        return sorted(p.relative_to(run.run_dir).as_posix() for p in run.run_dir.glob(rel))
+    return [rel]
 
 
 def attach_evidence(run: RunEvidence, result: ItemResult) -> None:
@@ -82,8 +73,9 @@ def attach_evidence(run: RunEvidence, result: ItemResult) -> None:
     allure.attach(json.dumps(run.faults, indent=2), "fault history",
                   allure.attachment_type.JSON)
     wanted: list[str] = []
-    for rel in (*COMMON, *result.evidence, *EXTRA.get(result.item, ())):
-        for name in (_daily_md(run) if rel == "daily_md" else [rel]):
+    spec = ITEMS.get(result.item)
+    for rel in (*COMMON, *result.evidence, *(spec.evidence if spec else ())):
+        for name in _expand(run, rel):
             if name and name not in wanted:
                 wanted.append(name)
     for rel in wanted:
@@ -93,7 +85,7 @@ def attach_evidence(run: RunEvidence, result: ItemResult) -> None:
 
 def attach_plots(run: RunEvidence, item: str) -> None:
     """The item's plots from <run>/plots/, drawn once per run by pytest_soak.plots."""
-    for name in PLOTS.get(item, ()):
+    for name in ITEMS[item].plots if item in ITEMS else ():
         attach_file(run, f"plots/{name}", name)
 
 

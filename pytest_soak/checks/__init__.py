@@ -1,54 +1,60 @@
-"""The DoD checks: one function per item, `check_Dn(run: RunEvidence, t: Thresholds) ->
-ItemResult`, one module per theme. `judge` runs them all; a check that raises is reported
-as unknown with the exception (a harness bug must never read as a pass)."""
+"""The DoD checks and their registry.
+
+One module per theme; each declares its item's spec as a module-level `ITEM = DodItem(...)`
+(pytest_soak/dod/spec.py) beside its check function `check_Dn(run: RunEvidence, t:
+Thresholds) -> ItemResult`. The registry is found by walking this package, so adding an item
+is adding a check module (and its tests): no list to extend. Ids must be D1..Dn without gap
+or twin. `judge` runs every check; a check that raises, or whose result strays from its spec,
+is reported as unknown with the exception (a harness bug must never read as a pass).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import pkgutil
 
-from pytest_soak.checks.alerts import check_D3
-from pytest_soak.checks.bundle import check_D11
-from pytest_soak.checks.duration import check_D1
-from pytest_soak.checks.export import check_D4
-from pytest_soak.checks.harvester import check_D7
-from pytest_soak.checks.health import check_D2
-from pytest_soak.checks.manifest import check_D6
-from pytest_soak.checks.outbox import check_D12
-from pytest_soak.checks.parity import check_D5
-from pytest_soak.checks.resources import check_D8
-from pytest_soak.checks.restart import check_D9
-from pytest_soak.checks.shutdown import check_D10
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import Check, DodItem
 from pytest_soak.evidence_loader import RunEvidence
 from pytest_soak.verdict import ItemResult, unknown
 
-Check = Callable[[RunEvidence, Thresholds], ItemResult]
+# not walked: the judge reads the registry (importing it here would be circular)
+NOT_CHECKS = ("judgement",)
 
-CHECKS: dict[str, Check] = {
-    "D1": check_D1, "D2": check_D2, "D3": check_D3, "D4": check_D4, "D5": check_D5,
-    "D6": check_D6, "D7": check_D7, "D8": check_D8, "D9": check_D9, "D10": check_D10,
-    "D11": check_D11, "D12": check_D12,
-}
 
-TITLES = {
-    "D1": "the run lasts the requested minutes and ends by a graceful stop",
-    "D2": "every stage is healthy in the harness's own polls",
-    "D3": "every alert rule fires when induced and resolves after",
-    "D4": "the time-series store holds every minute, equal to the sinks",
-    "D5": "JSONL and SQLite sinks agree",
-    "D6": "the run manifest is valid and complete",
-    "D7": "the harvester meets its SLO outside induced faults",
-    "D8": "memory and open files stay under their ceilings, measured and reported alike",
-    "D9": "a SIGKILLed stage comes back quickly and loses nothing",
-    "D10": "shutdown goes in order, leaves no orphan and loses nothing",
-    "D11": "the evidence bundle is complete and valid",
-    "D12": "the execution outbox holds every event exactly once",
-}
+def _discover() -> tuple[DodItem, ...]:
+    found: dict[str, str] = {}
+    items: list[DodItem] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name in NOT_CHECKS or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        item = getattr(module, "ITEM", None)
+        if not isinstance(item, DodItem):
+            continue
+        if item.id in found:
+            raise RuntimeError(f"DoD item {item.id} is declared twice: in {found[item.id]} "
+                               f"and {module.__name__}")
+        found[item.id] = module.__name__
+        items.append(item)
+    items.sort(key=lambda spec: spec.number)
+    want = [f"D{n}" for n in range(1, len(items) + 1)]
+    if [spec.id for spec in items] != want:
+        raise RuntimeError(f"DoD items must be D1..D{len(items)}, found "
+                           f"{[spec.id for spec in items]}")
+    return tuple(items)
+
+
+REGISTRY: tuple[DodItem, ...] = _discover()
+ITEMS: dict[str, DodItem] = {spec.id: spec for spec in REGISTRY}
+ITEM_IDS: tuple[str, ...] = tuple(ITEMS)
+# the registry's check functions by id (a test may swap one in)
+CHECKS: dict[str, Check] = {item_id: spec.check for item_id, spec in ITEMS.items()}
 
 
 def run_check(item: str, run: RunEvidence, t: Thresholds) -> ItemResult:
     try:
-        return CHECKS[item](run, t)
+        return ITEMS[item].conform(CHECKS[item](run, t))
     except Exception as exc:  # noqa: BLE001 -- a crashing check is a harness bug: unknown
         return unknown(item, f"the check itself crashed: {type(exc).__name__}: {exc}")
 
@@ -57,4 +63,4 @@ def judge(run: RunEvidence, t: Thresholds) -> dict[str, ItemResult]:
     return {item: run_check(item, run, t) for item in CHECKS}
 
 
-__all__ = ["CHECKS", "TITLES", "Thresholds", "judge", "run_check"]
+__all__ = ["CHECKS", "ITEMS", "ITEM_IDS", "REGISTRY", "Thresholds", "judge", "run_check"]

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_soak.checks._common import dig, interrupted, need, need_manifest, to_ms
-from pytest_soak.checks.thresholds import RULE_ALIASES, Thresholds
+from pytest_soak.checks.thresholds import FIVE_ALERT_RULES, RULE_ALIASES, Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence, Window
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -150,3 +151,16 @@ def _in_daily_reports(run: RunEvidence, alerts: list[dict]) -> ItemResult:
                           [report.json_file.path])
     return passed("in daily reports", f"all {len(wanted)} alerts in every sink's daily report",
                   len(wanted), len(wanted), [r.json_file.path for r in run.reports.values()])
+
+
+ITEM = DodItem(
+    id="D3", name="alerts", title="every alert rule fires when induced and resolves after",
+    description="Each of the five alert rules is provoked by one fault of the schedule. It "
+                "must fire inside that window, resolve after it, and appear in the manifest "
+                "and daily reports. Nothing may fire outside an induced window; every ratio "
+                "lies in [0, 1].",
+    # one sub-check per rule: it fired in each window that induces it and resolved after
+    subchecks=(*(SubCheck(rule) for rule in FIVE_ALERT_RULES), SubCheck("no stray alerts", "max"),
+               SubCheck("ratios in [0,1]"), SubCheck("in daily reports")),
+    check=check_D3, evidence=(MANIFEST, OBSERVATIONS, "reports/*/summary_*.md"),
+    plots=("alerts.png",))

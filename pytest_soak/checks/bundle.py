@@ -10,6 +10,7 @@ from typing import Any
 
 from pytest_soak.checks._common import dig, interrupted, need
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import MANIFEST, PARITY_DIFF, SOURCE_MANIFEST, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -64,27 +65,29 @@ def _source_fields(run: RunEvidence) -> ItemResult:
 
 
 def _report(run: RunEvidence, sink: str) -> ItemResult:
-    name = f"daily report {sink}"
+    name = "daily report"
     report = run.reports.get(sink)
     if report is None or report.json_file.state == "missing":
-        return failed(name, f"no reports/{sink}/summary_*.json", evidence=[f"reports/{sink}/"])
+        return failed(name, f"no reports/{sink}/summary_*.json",
+                      evidence=[f"reports/{sink}/"], subject=sink)
     if not report.json_file.ok:
         result = failed if report.json_file.state != "no_schema" else unknown
-        return result(name, report.json_file.describe(), evidence=[report.json_file.path])
+        return result(name, report.json_file.describe(), evidence=[report.json_file.path],
+                      subject=sink)
     if not report.markdown:
         return failed(name, f"no Markdown beside {report.json_file.path}",
-                      evidence=[report.json_file.path])
+                      evidence=[report.json_file.path], subject=sink)
     doc = report.json_file.doc
     absent = [s for s, keys in REPORT_SECTIONS.items()
               if all(doc.get(k) is None for k in keys)]
     if absent:
         return failed(name, f"{report.json_file.path} lacks {absent}", absent, [],
-                      [report.json_file.path])
+                      [report.json_file.path], subject=sink)
     tz_problem = _tz_problem(run, doc)
     if tz_problem:
-        return failed(name, tz_problem, evidence=[report.json_file.path])
+        return failed(name, tz_problem, evidence=[report.json_file.path], subject=sink)
     return passed(name, f"{report.json_file.path} + .md complete",
-                  evidence=[report.json_file.path, report.md_path or ""])
+                  evidence=[report.json_file.path, report.md_path or ""], subject=sink)
 
 
 def _tz_problem(run: RunEvidence, doc: dict) -> str | None:
@@ -107,6 +110,18 @@ def check_D11(run: RunEvidence, t: Thresholds) -> ItemResult:
         parts.append(_file(run, PARITY_DIFF, "parity_diff.json"))
     sinks = run.sinks_written
     if not sinks:
-        parts.append(unknown("daily reports", "the run's sink mode is unknown"))
+        parts.append(unknown("daily report", "the run's sink mode is unknown"))
     parts += [_report(run, sink) for sink in sinks]
     return combine("D11", parts)
+
+
+ITEM = DodItem(
+    id="D11", name="evidence bundle", title="the evidence bundle is complete and valid",
+    description="Every evidence file exists and validates: run and source manifests (secrets "
+                "redacted), parity diff, and a daily report (JSON + Markdown) per sink.",
+    subchecks=(SubCheck("run_manifest.json"), SubCheck("source fields"),
+               SubCheck("parity_diff.json", when="dual-sink runs"),
+               SubCheck("daily report", per="sink")),
+    check=check_D11,
+    evidence=(MANIFEST, SOURCE_MANIFEST, PARITY_DIFF, "reports/*/summary_*.json",
+              "reports/*/summary_*.md"))

@@ -14,6 +14,7 @@ from pytest_soak.checks._common import dig, interrupted, need, need_manifest
 from pytest_soak.checks.aggregates import per_symbol, sink_aggregates
 from pytest_soak.checks.store_view import store_view
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -135,3 +136,14 @@ def _freshness_problems(store: dict, view: dict, obs: dict, t: Thresholds) -> li
     age_s = stopped / 1000 - float(pushed)
     limit = t.pushgateway_fresh_s / float(obs.get("speed") or 1)
     return [] if age_s <= limit else [f"last push {age_s:.1f} s before the stop (> {limit:.1f})"]
+
+
+ITEM = DodItem(
+    id="D4", name="time-series export",
+    title="the time-series store holds every minute, equal to the sinks",
+    description="One export per closed minute, no export error outside the store outage, and "
+                "the store, read back by the harness, holds the same totals as the sinks.",
+    subchecks=(SubCheck("export_count", "min"), SubCheck("errors outside outage", "max"),
+               SubCheck("store read-back", "max")),
+    check=check_D4, evidence=(MANIFEST, OBSERVATIONS, "reports/*/summary_*.md"),
+    plots=("export.png",))

@@ -15,6 +15,7 @@ from typing import Any
 
 from pytest_soak.checks._common import interrupted, need, need_manifest
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -156,3 +157,14 @@ def check_D7(run: RunEvidence, t: Thresholds) -> ItemResult:
         _stall_noticed(run, hm.get("substream_timeout_detected"), t),
     ]
     return combine("D7", [part for part in parts if part is not None])
+
+
+ITEM = DodItem(
+    id="D7", name="harvester SLO", title="the harvester meets its SLO outside induced faults",
+    description="Queue drops, sub-stream timeouts and reconnects are counted outside the "
+                "windows in which the harness induced them.",
+    subchecks=(SubCheck("queue_dropped", "max"), SubCheck("substream_timeout_detected", "max"),
+               SubCheck("reconnect_count", "max"),
+               SubCheck("induced stall noticed", "max",
+                        when="the schedule stalls a sub-stream")),
+    check=check_D7, evidence=(MANIFEST, OBSERVATIONS), plots=("events.png",))

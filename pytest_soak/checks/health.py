@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from pytest_soak.checks._common import interrupted, need
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import OBSERVATIONS, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
+
+STAGE_HEALTH = "stage health"
 
 
 def fault_spans_s(run: RunEvidence, settle_s: float) -> list[tuple[float, float]]:
@@ -67,11 +70,21 @@ def _in_spans(market_s: float | None, spans: list[tuple[float, float]]) -> bool:
 
 def _stage_share(stage: str, polls: list[dict], t: Thresholds, rel: str) -> ItemResult:
     if not polls:
-        return unknown(stage, "no poll outside the fault windows", threshold=t.health_min_pct,
-                       evidence=[rel])
+        return unknown(STAGE_HEALTH, "no poll outside the fault windows",
+                       threshold=t.health_min_pct, evidence=[rel], subject=stage)
     healthy = sum(1 for p in polls if (p.get("stages") or {}).get(stage) is True)
     pct = round(healthy / len(polls) * 100, 2)
     text = f"{stage} healthy in {pct} % of {len(polls)} polls outside fault windows"
     if pct >= t.health_min_pct:
-        return passed(stage, text, pct, t.health_min_pct, [rel])
-    return failed(stage, f"{text} (< {t.health_min_pct} %)", pct, t.health_min_pct, [rel])
+        return passed(STAGE_HEALTH, text, pct, t.health_min_pct, [rel], subject=stage)
+    return failed(STAGE_HEALTH, f"{text} (< {t.health_min_pct} %)", pct, t.health_min_pct,
+                  [rel], subject=stage)
+
+
+ITEM = DodItem(
+    id="D2", name="health", title="every stage is healthy in the harness's own polls",
+    description="The harness polls /health itself every 10 market seconds. Outside the fault "
+                "windows (plus a settle margin) each stage must be healthy in at least 98 % "
+                "of the polls.",
+    subchecks=(SubCheck(STAGE_HEALTH, "min", per="stage"),),
+    check=check_D2, evidence=(OBSERVATIONS, "observer/health.jsonl"), plots=("health.png",))

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from pytest_soak.checks._common import dig, interrupted, need
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import MANIFEST, RunEvidence
-from pytest_soak.verdict import ItemResult, failed, passed
+from pytest_soak.verdict import ItemResult, combine, failed, passed
 
 REQUIRED = ("harvester_metrics", "resource_usage", "shutdown_order", "timeseries_export",
             "alerts", "restart_backoff_pattern")
+SECTIONS = "sections present"
 
 
 def processes(manifest: dict) -> dict[str, dict]:
@@ -42,7 +44,15 @@ def check_D6(run: RunEvidence, t: Thresholds) -> ItemResult:
                 if not isinstance(p.get("restart_count"), int)]
     if missing or empty:
         what = (f"missing {missing}" if missing else "") + (f" empty {empty}" if empty else "")
-        return failed("D6", f"run_manifest.json {what.strip()}", len(missing) + len(empty), 0,
-                      [MANIFEST])
-    return passed("D6", f"run_manifest.json is valid and holds {', '.join(REQUIRED)} and "
-                  f"restart_count for {len(procs)} processes", 0, 0, [MANIFEST])
+        return combine("D6", [failed(SECTIONS, f"run_manifest.json {what.strip()}",
+                                     len(missing) + len(empty), 0, [MANIFEST])])
+    return combine("D6", [passed(SECTIONS, f"run_manifest.json is valid and holds "
+                                 f"{', '.join(REQUIRED)} and restart_count for {len(procs)} "
+                                 "processes", 0, 0, [MANIFEST])])
+
+
+ITEM = DodItem(
+    id="D6", name="manifest", title="the run manifest is valid and complete",
+    description="run_manifest.json validates against its schema and holds every section of "
+                "SPEC D6.",
+    subchecks=(SubCheck(SECTIONS, "max"),), check=check_D6, evidence=(MANIFEST,))

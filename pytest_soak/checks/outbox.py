@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pytest_soak.checks._common import interrupted, need_manifest
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import MANIFEST, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -80,3 +81,13 @@ def _known_signals(run: RunEvidence, scan) -> ItemResult:
                       f"e.g. {sorted(map(str, strays))[:2]}", len(strays), 0, [READY, "sinks/"])
     return passed("signal ids", "every outbox event names a signal the sinks hold", 0, 0,
                   [READY, "sinks/"])
+
+
+ITEM = DodItem(
+    id="D12", name="execution outbox",
+    title="the execution outbox holds every event exactly once",
+    description="ready/ holds every broker event exactly once, valid against "
+                "executor_contract/v1, with no partial or leftover file.",
+    subchecks=(SubCheck("ready/ clean"), SubCheck("broker count", "eq"),
+               SubCheck("signal ids", "max")),
+    check=check_D12, evidence=(MANIFEST, "outbox/ready/*.jsonl"))

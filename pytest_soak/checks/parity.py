@@ -13,6 +13,7 @@ from typing import Any
 
 from pytest_soak.checks._common import dig, interrupted, need
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import PARITY_DIFF, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -102,3 +103,12 @@ def _elements(run: RunEvidence) -> ItemResult:
                       value, 0, SINK_FILES)
     return passed("row_id sets", f"both sinks hold the same {len(jsonl)} row_ids", value, 0,
                   SINK_FILES)
+
+
+ITEM = DodItem(
+    id="D5", name="dual-sink parity", title="JSONL and SQLite sinks agree",
+    description="Parity is recomputed from the JSONL and SQLite sinks themselves; the figures "
+                "must differ by less than 0.5 % and both sinks must hold the same row_ids.",
+    subchecks=(SubCheck("parity figures", "max"), SubCheck("parity_diff.json", "eq"),
+               SubCheck("row_id sets")),
+    check=check_D5, evidence=(PARITY_DIFF, *SINK_FILES), plots=("events.png",))

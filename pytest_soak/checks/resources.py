@@ -14,6 +14,7 @@ from __future__ import annotations
 from pytest_soak.checks._common import interrupted, need, need_manifest
 from pytest_soak.checks.leaks import leak_figures
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -117,7 +118,7 @@ def _leaks(obs: dict, t: Thresholds) -> list[ItemResult]:
 
 def _leak(stage: str, points: list, start_ms: float, speed: float, t: Thresholds
           ) -> ItemResult:
-    name = f"leak {stage}"
+    name = "leak"
     fig = leak_figures(points, start_ms, speed, t.leak_warmup_s)
     limit = {"slope_mb_per_h": t.leak_max_mb_per_h, "growth_mb": t.leak_end_tolerance_mb}
     span_s = 0 if fig is None else fig["span_market_s"]
@@ -126,11 +127,24 @@ def _leak(stage: str, points: list, start_ms: float, speed: float, t: Thresholds
         got = 0 if fig is None else fig["samples"]
         return unknown(name, f"{got} RSS samples over {span_s:.0f} market s after the "
                        f"{t.leak_warmup_s:.0f} s warm-up (need {t.leak_min_samples} over "
-                       f"{t.leak_min_span_s:.0f} s)", got, limit, [OBSERVATIONS])
+                       f"{t.leak_min_span_s:.0f} s)", got, limit, [OBSERVATIONS],
+                       subject=stage)
     value = {"slope_mb_per_h": round(fig["slope_mb_per_h"], 2),
              "growth_mb": round(fig["growth_mb"], 2)}
     if fig["slope_mb_per_h"] > t.leak_max_mb_per_h or fig["growth_mb"] > t.leak_end_tolerance_mb:
         return failed(name, f"{stage} RSS grows {value['slope_mb_per_h']} MB per market hour, "
-                      f"{value['growth_mb']} MB since warm-up", value, limit, [OBSERVATIONS])
+                      f"{value['growth_mb']} MB since warm-up", value, limit, [OBSERVATIONS],
+                      subject=stage)
     return passed(name, f"{stage} RSS flat ({value['slope_mb_per_h']} MB/h)", value, limit,
-                  [OBSERVATIONS])
+                  [OBSERVATIONS], subject=stage)
+
+
+ITEM = DodItem(
+    id="D8", name="resources",
+    title="memory and open files stay under their ceilings, measured and reported alike",
+    description="Max RSS and open files measured by the harness (psutil) and reported by the "
+                "manifest stay under the ceilings and agree; RSS shows no leak after warm-up.",
+    subchecks=(SubCheck("harness RSS", "max"), SubCheck("harness open files", "max"),
+               SubCheck("manifest RSS", "max"), SubCheck("manifest open files", "max"),
+               SubCheck("RSS agreement"), SubCheck("leak", "max", per="stage")),
+    check=check_D8, evidence=tuple(BOTH), plots=("rss.png",))

@@ -17,6 +17,7 @@ from typing import Any
 from pytest_soak.checks._common import dig, interrupted, need, need_manifest
 from pytest_soak.checks.manifest import processes
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, SOURCE_MANIFEST, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -49,23 +50,24 @@ def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
 
 
 def _one_kill(fault: dict, restart: dict | None, t: Thresholds) -> ItemResult:
-    name = f"restart {fault.get('target')} ({fault.get('id')})"
+    name, about = "restart", f"{fault.get('target')} ({fault.get('id')})"
     if restart is None or restart.get("killed_ms") is None:
         why = fault.get("error") or "no kill recorded"
-        return unknown(name, f"the kill never took effect: {why}", evidence=[OBSERVATIONS])
+        return unknown(name, f"the kill never took effect: {why}", evidence=[OBSERVATIONS],
+                       subject=about)
     new, old = restart.get("new_pid"), restart.get("old_pid")
     if new is None or new == old:
         return failed(name, f"{fault.get('target')} was never restarted after SIGKILL "
-                      f"(old pid {old})", None, t.restart_max_s, [OBSERVATIONS])
+                      f"(old pid {old})", None, t.restart_max_s, [OBSERVATIONS], subject=about)
     took = restart.get("restart_s")
     if restart.get("healthy_again_ms") is None or took is None:
         return failed(name, f"restarted as pid {new} but never healthy again", None,
-                      t.restart_max_s, [OBSERVATIONS])
+                      t.restart_max_s, [OBSERVATIONS], subject=about)
     if took > t.restart_max_s:
         return failed(name, f"healthy again {took:.2f} s after the kill (> {t.restart_max_s} s)",
-                      took, t.restart_max_s, [OBSERVATIONS])
+                      took, t.restart_max_s, [OBSERVATIONS], subject=about)
     return passed(name, f"pid {old} -> {new}, healthy again in {took:.2f} s", took,
-                  t.restart_max_s, [OBSERVATIONS])
+                  t.restart_max_s, [OBSERVATIONS], subject=about)
 
 
 def backoff_delays(manifest: dict, stage: str) -> list[float] | None:
@@ -89,17 +91,18 @@ def backoff_delays(manifest: dict, stage: str) -> list[float] | None:
 
 
 def _recorded(manifest: dict, stage: str, kills: int) -> ItemResult:
-    name = f"recorded {stage}"
+    name = "recorded"
     proc = processes(manifest).get(stage)
     count = proc.get("restart_count") if proc else None
     delays = backoff_delays(manifest, stage)
     if not isinstance(count, int) or count < kills:
         return failed(name, f"manifest restart_count of {stage} is {count}, the harness killed "
-                      f"it {kills} time(s)", count, kills, [MANIFEST])
+                      f"it {kills} time(s)", count, kills, [MANIFEST], subject=stage)
     if not delays:
         return failed(name, f"restart_backoff_pattern holds no delay for {stage}", None, kills,
-                      [MANIFEST])
-    return passed(name, f"restart_count {count}, backoff {delays}", count, kills, [MANIFEST])
+                      [MANIFEST], subject=stage)
+    return passed(name, f"restart_count {count}, backoff {delays}", count, kills, [MANIFEST],
+                  subject=stage)
 
 
 def declared_policy(run: RunEvidence, manifest: dict) -> dict | None:
@@ -215,3 +218,14 @@ def _no_event_lost(run: RunEvidence, manifest: dict) -> ItemResult:
     return passed("no event lost", f"all {total} aggTrades accounted for: consumed once each, "
                   f"{pending} still durable in the handoff after signal stopped", total, total,
                   evidence)
+
+
+ITEM = DodItem(
+    id="D9", name="fault injection",
+    title="a SIGKILLed stage comes back quickly and loses nothing",
+    description="A stage SIGKILLed mid-run must come back under a new pid and be healthy "
+                "within 12 s, its restarts recorded and following the declared backoff, with "
+                "no event lost.",
+    subchecks=(SubCheck("restart", "max", per="kill"), SubCheck("recorded", "min", per="stage"),
+               SubCheck("backoff policy", "max"), SubCheck("no event lost")),
+    check=check_D9, evidence=(*BOTH, SOURCE_MANIFEST), plots=("health.png", "rss.png"))

@@ -14,6 +14,7 @@ import json
 from pytest_soak.checks._common import interrupted, need, need_manifest
 from pytest_soak.checks.manifest import processes
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence, read_jsonl
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -162,3 +163,15 @@ def check_D10(run: RunEvidence, t: Thresholds) -> ItemResult:
         _order("observed order", observed_order(obs, manifest), t, OBSERVATIONS,
                unseen_is_unknown=True),
         _not_forced(manifest), _orphans(obs), _residual_queues(run), _nothing_lost(run)])
+
+
+ITEM = DodItem(
+    id="D10", name="graceful shutdown",
+    title="shutdown goes in order, leaves no orphan and loses nothing",
+    description="On SIGINT the stages stop report -> broker -> signal -> harvest, as the "
+                "manifest says and as the harness saw; no orphan, no residual queue, nothing "
+                "committed lost.",
+    subchecks=(SubCheck("manifest order", "eq"), SubCheck("observed order", "eq"),
+               SubCheck("graceful stops", "eq"), SubCheck("orphans", "max"),
+               SubCheck("residual queues", "max"), SubCheck("nothing committed lost")),
+    check=check_D10, evidence=(MANIFEST, OBSERVATIONS, "status/*.json"), plots=("rss.png",))
