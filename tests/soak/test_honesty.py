@@ -57,8 +57,11 @@ def soak(pytester: pytest.Pytester, config: Path) -> tuple[pytest.RunResult, dic
 
 
 def part(dod: dict, item: str, name_start: str) -> dict:
+    """The first part whose label (`name`, or `name subject` for a per-subject sub-check,
+    e.g. `restart signal (kill-signal)`) starts with `name_start`."""
     for p in dod["items"][item].get("parts", []):
-        if p["name"].startswith(name_start):
+        label = p["name"] if p.get("subject") is None else f"{p['name']} {p['subject']}"
+        if label.startswith(name_start):
             return p
     raise AssertionError(f"{item} has no part {name_start!r}: {dod['items'][item]}")
 

@@ -13,6 +13,8 @@ from pytest_soak.verdict import (
     build_dod,
     combine,
     failed,
+    headroom,
+    not_claimed,
     passed,
     unknown,
     write_dod,
@@ -85,3 +87,43 @@ def test_harness_errors_that_cost_no_verdict_are_listed_not_failed() -> None:
     doc = build_dod("r1", all_pass(), harness_errors=["pushgateway cleanup failed"])
     assert (doc["verdict"], doc["failure_kind"]) == ("pass", None)
     assert doc["harness_errors"] == ["pushgateway cleanup failed"]
+
+
+def test_not_claimed_is_never_a_pass_and_is_outranked_by_fail_and_unknown(tmp_path) -> None:
+    """The decision (verdict.py's docstring): an unclaimed item makes the run `fail`; when it
+    is the only thing short of a pass, failure_kind is `not_claimed`; an unknown item makes it
+    `harness`, a failed one `pipeline`."""
+    items = all_pass() | {"D12": not_claimed("D12", "the pipeline has no outbox")}
+    doc = build_dod("r1", items)
+    assert (doc["verdict"], doc["failure_kind"]) == ("fail", "not_claimed")
+    assert doc["items"]["D12"]["status"] == "not_claimed"
+    write_dod(tmp_path, doc)   # valid against the generated schema
+    with_unknown = items | {"D4": unknown("D4", "no readback")}
+    assert build_dod("r1", with_unknown)["failure_kind"] == "harness"
+    with_fail = with_unknown | {"D8": failed("D8", "too big", 700, 600)}
+    assert build_dod("r1", with_fail)["failure_kind"] == "pipeline"
+
+
+def test_combine_ranks_not_claimed_between_pass_and_unknown() -> None:
+    assert combine("D1", [passed("a", "ok"), not_claimed("b", "no")]).status == "not_claimed"
+    assert combine("D1", [not_claimed("b", "no"), unknown("c", "?")]).status == "unknown"
+
+
+def test_a_not_claimed_d_test_fails(tmp_path) -> None:
+    from pytest_soak.checks.judgement import Judgement, NotClaimed, assert_item
+    from pytest_soak.evidence_loader import RunEvidence
+    results = all_pass() | {"D12": not_claimed("D12", "the pipeline has no outbox")}
+    judgement = Judgement(RunEvidence.load(tmp_path), results, build_dod("r1", results), None)
+    with pytest.raises(NotClaimed, match="D12 not_claimed"):
+        assert_item(judgement, "D12")
+    assert_item(judgement, "D1")
+
+
+@pytest.mark.parametrize(("value", "threshold", "limit", "want"), [
+    (550.0, 600.0, "max", 50.0), (650, 600, "max", -50), (99.0, 98.0, "min", 1.0),
+    (97, 98, "min", -1), (3, 3, "eq", 0), (2, 3, "eq", -1), (1, 2, None, None),
+    ({"a": 1, "b": "x"}, {"a": 3, "b": 1}, "max", {"a": 2, "b": None}),
+    ([1], [1], "eq", None), (True, 1, "max", None), (None, 600, "max", None),
+])
+def test_headroom_is_the_distance_on_the_passing_side(value, threshold, limit, want) -> None:
+    assert headroom(value, threshold, limit) == want
