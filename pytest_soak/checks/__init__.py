@@ -14,7 +14,7 @@ import importlib
 import pkgutil
 
 from pytest_soak.checks.thresholds import Thresholds
-from pytest_soak.dod.spec import Check, DodItem
+from pytest_soak.dod.spec import Check, DodItem, DodSpecError
 from pytest_soak.evidence_loader import RunEvidence
 from pytest_soak.verdict import ItemResult, unknown
 
@@ -55,6 +55,8 @@ CHECKS: dict[str, Check] = {item_id: spec.check for item_id, spec in ITEMS.items
 def run_check(item: str, run: RunEvidence, t: Thresholds) -> ItemResult:
     try:
         return ITEMS[item].conform(CHECKS[item](run, t))
+    except DodSpecError as exc:
+        return unknown(item, f"the check strayed from its spec: {exc}")
     except Exception as exc:  # noqa: BLE001 -- a crashing check is a harness bug: unknown
         return unknown(item, f"the check itself crashed: {type(exc).__name__}: {exc}")
 
