@@ -112,7 +112,7 @@ def headroom(value: Any, threshold: Any, limit: Limit | None) -> Any:
         return None
     gap = {"max": threshold - value, "min": value - threshold,
            "eq": -abs(value - threshold)}[limit]
-    return round(gap, 6)
+    return round(gap, 6) + 0   # + 0: an exact match reads 0, never -0.0
 
 
 def _number(x: Any) -> bool:

@@ -122,6 +122,7 @@ def test_a_not_claimed_d_test_fails(tmp_path) -> None:
 @pytest.mark.parametrize(("value", "threshold", "limit", "want"), [
     (550.0, 600.0, "max", 50.0), (650, 600, "max", -50), (99.0, 98.0, "min", 1.0),
     (97, 98, "min", -1), (3, 3, "eq", 0), (2, 3, "eq", -1), (1, 2, None, None),
+    (0.5, 0.5, "eq", 0.0),
     ({"a": 1, "b": "x"}, {"a": 3, "b": 1}, "max", {"a": 2, "b": None}),
     ([1], [1], "eq", None), (True, 1, "max", None), (None, 600, "max", None),
 ])
