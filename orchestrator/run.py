@@ -74,7 +74,7 @@ def build_options(argv: list[str] | None) -> RunOptions:
     enabled = parse_enable(args.enable)
     config = load_config(args.config)
     run_id = args.run_id or os.environ.get("SOAK_RUN_ID") or new_run_id()
-    run_dir = args.run_dir or Path(config["run"].get("artifacts_dir", "artifacts")) / run_id
+    run_dir = args.run_dir or Path(config["run"]["artifacts_dir"]) / run_id
     return RunOptions(config_path=args.config, config=config, enabled=enabled, sink=args.sink,
                       minutes=args.minutes, run_dir=run_dir, run_id=run_id,
                       health_port=args.health_port)

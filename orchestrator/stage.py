@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import psutil
 
 from evidence.atomic import write_json_atomic
+from orchestrator.config import section
 
-DEFAULT_HEARTBEAT_S = 0.5
 IDLE_SLEEP_S = 0.02          # after a step that did no work
 STOP_CHECK_S = 0.1           # how often the stop file and the parent are checked
 PR_SET_PDEATHSIG = 1
@@ -63,8 +63,7 @@ class Stage:
         self._state = "starting"
         self._setup_done = False
         self._started_ms = now_ms()
-        self._heartbeat_s = float(
-            (ctx.config.get("supervisor") or {}).get("heartbeat_interval_s", DEFAULT_HEARTBEAT_S))
+        self._heartbeat_s = float(section(ctx.config, "supervisor")["heartbeat_interval_s"])
         self._last_event_ms: int | None = None
         self._last_event_wall_ms: int | None = None
         self._parent = _watch_process(ctx.supervisor_pid)
