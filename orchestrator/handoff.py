@@ -180,7 +180,7 @@ class HandoffReader:
     def position(self) -> tuple[int, int]:
         return self._seq, self._offset
 
-    def read(self, max_records: int = 1000) -> list[dict]:
+    def read(self, max_records: int) -> list[dict]:
         out: list[dict] = []
         while len(out) < max_records:
             got = self._read_segment(max_records - len(out))
