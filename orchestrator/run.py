@@ -21,7 +21,6 @@ from pathlib import Path
 from orchestrator.config import ConfigError, load_config
 from orchestrator.supervisor import STAGE_ORDER, RunOptions, Supervisor
 
-EXIT_OK = 0
 EXIT_USAGE = 2
 SINKS = ("jsonl", "sqlite", "dual")
 

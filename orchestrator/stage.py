@@ -175,13 +175,6 @@ class Stage:
             self.request_stop("supervisor gone")
 
     # ---- heartbeat --------------------------------------------------------------------------
-    def note_event(self, event_ms: int | None) -> None:
-        """Record the exchange event time of the newest market event (helper for stages)."""
-        newest = self._last_event_ms
-        if event_ms is not None and (newest is None or event_ms >= newest):
-            self._last_event_ms = int(event_ms)
-        self._last_event_wall_ms = now_ms()
-
     def status(self) -> dict:
         # Hooks are only called once setup() has run: before it, a stage's state may not exist.
         last_event = self.last_event_ms() if self._setup_done else None
@@ -208,13 +201,6 @@ class Stage:
     def write_status(self) -> None:
         # Not fsynced: the heartbeat is rewritten twice a second; atomicity is what matters.
         write_json_atomic(self.ctx.status_path(), self.status(), durable=False)
-
-
-class HeartbeatOnlyStage(Stage):
-    """A stage with no work yet: heartbeats, is ready, stops cleanly (placeholder)."""
-
-    def step(self) -> bool:
-        return False
 
 
 def _watch_process(pid: int | None) -> psutil.Process | None:

@@ -64,7 +64,6 @@ class FeedEngine:
         self.stopping = False
         self.delivered = 0
         self.skipped = 0
-        self.dropped_slow_clients = 0
         self.session_start_wall_ms: int | None = None
 
     # ---- subscriptions ------------------------------------------------------------------
@@ -196,7 +195,6 @@ class FeedEngine:
         try:
             client.queue.put_nowait(frame)
         except asyncio.QueueFull:
-            self.dropped_slow_clients += 1
             log.warning("client %d is %d frames behind: disconnecting it", client.id, QUEUE_MAX)
             self.remove_client(client)
             client.ws.transport.abort()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from evidence.schemas import violations
-from orchestrator.report.aggregates import MINUTE_MS, MinuteAggregate, MinuteAggregator
 from orchestrator.config import section
+from orchestrator.report.aggregates import MINUTE_MS, MinuteAggregate, MinuteAggregator
 from orchestrator.report.alerts import AlertEngine
 
 T0 = 1_700_000_040_000 - 1_700_000_040_000 % MINUTE_MS
