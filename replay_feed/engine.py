@@ -40,8 +40,8 @@ class Client:
 
 
 class FeedEngine:
-    def __init__(self, source: Any, speed: float | None, start_on: str = "subscribe",
-                 start_grace_s: float = 2.0) -> None:
+    def __init__(self, source: Any, speed: float | None, start_on: str,
+                 start_grace_s: float) -> None:
         self.source = source
         self.clock = MarketClock(speed)
         self.start_on = start_on
