@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pytest_soak.settings import OPTIONS, REPO_ROOT, RUN_OPTIONS, SoakSettings, SoakUsageError
@@ -144,3 +146,27 @@ def test_settings_built_from_no_values_carry_each_options_default() -> None:
         if opt.name in by_option:
             assert by_option[opt.name] == opt.default, opt.name
     assert s.mode == "replay" and set(by_option) | {"soak_mode"} == {o.name for o in RUN_OPTIONS}
+
+
+def _shown(opt) -> str:  # noqa: ANN001 - an Option
+    """An option's default as the docs' options table writes it."""
+    if isinstance(opt.default, bool):
+        return str(opt.default).lower()
+    if isinstance(opt.default, float):
+        return f"{opt.default:g}"
+    path = Path(str(opt.default))
+    return path.relative_to(REPO_ROOT).as_posix() if path.is_absolute() else str(opt.default)
+
+
+def test_the_docs_options_table_lists_every_option_with_its_default() -> None:
+    rows = {}
+    for line in (REPO_ROOT / "docs" / "soak.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`--soak-"):
+            for flag in cells[0].replace("`", "").split(","):
+                rows[flag.strip().split()[0]] = cells[1]
+    missing = [o.flag for o in OPTIONS if o.flag not in rows]
+    assert not missing, f"docs/soak.md options table lacks {missing}"
+    for opt in RUN_OPTIONS:
+        if opt.default is not None:
+            assert rows[opt.flag] == _shown(opt), (opt.flag, rows[opt.flag], _shown(opt))
