@@ -12,8 +12,7 @@ import statistics
 import tempfile
 import time
 
-from orchestrator.outbox import Outbox
-from tests.outbox.contract_events import BASE_TS_MS, make_event
+from tests.outbox.contract_events import BASE_TS_MS, make_event, make_outbox
 
 REPEATS = 3
 EVENTS = {1: 2_000, 100: 50_000, 1000: 100_000}
@@ -23,7 +22,7 @@ BAR = {1000: 50_000.0}
 def events_per_s(fsync_every: int, count: int) -> float:
     lines = [json.dumps(make_event(seq, BASE_TS_MS + seq)) for seq in range(count)]
     with tempfile.TemporaryDirectory() as tmp:
-        outbox = Outbox(tmp, fsync_every=fsync_every)
+        outbox = make_outbox(tmp, fsync_every=fsync_every)
         start = time.perf_counter()
         for seq, line in enumerate(lines):
             outbox.append_line(line, BASE_TS_MS + seq)
@@ -34,7 +33,7 @@ def events_per_s(fsync_every: int, count: int) -> float:
 def events_per_s_serialising(count: int) -> float:
     events = [make_event(seq, BASE_TS_MS + seq) for seq in range(count)]
     with tempfile.TemporaryDirectory() as tmp:
-        outbox = Outbox(tmp, fsync_every=1000)
+        outbox = make_outbox(tmp, fsync_every=1000)
         start = time.perf_counter()
         for event in events:
             outbox.append(event)

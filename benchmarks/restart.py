@@ -20,11 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
+from orchestrator.config import defaults
 from tests.orchestrator.orch_support import Pipeline, SilentFeed, wait_for, write_config
-
-REPO = _bootstrap.REPO
 
 KILLS = ["signal", "broker", "report", "harvest", "signal"]
 RESTART_BAR_S = 2.0
@@ -45,10 +42,10 @@ def time_restart(pipe: Pipeline, name: str) -> float:
 
 
 def main() -> int:
-    defaults = yaml.safe_load((REPO / "config" / "defaults.yaml").read_text(encoding="utf-8"))
+    supervisor = defaults()["supervisor"]
     feed = SilentFeed().start()
     with tempfile.TemporaryDirectory(prefix="bench_restart_") as tmp:
-        config = write_config(Path(tmp) / "config.yaml", supervisor=defaults["supervisor"],
+        config = write_config(Path(tmp) / "config.yaml", supervisor=supervisor,
                               feed=feed.feed_section())
         pipe = Pipeline(Path(tmp) / "run", config, {**os.environ, "V13_REPLAY_MODE": "1"})
         try:

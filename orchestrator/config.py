@@ -1,12 +1,16 @@
-"""Load the pipeline configuration: YAML -> schema validation -> environment overrides.
+"""Load the pipeline configuration: YAML -> schema validation -> defaults -> environment.
 
 The supervisor and every stage call `load_config(path)` so they all see the same settings.
+config/defaults.yaml is the one owner of every setting's default: a file that leaves a key out
+gets its value from there (`with_defaults`), and no Python module keeps a copy (the stages read
+`section(config, name)`; tests/orchestrator/test_defaults.py fails on a second copy).
 Secrets come from the environment; `redacted(config)` is what any file a run writes may hold.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,9 @@ PLAIN_ENV = {
     "REPORT_TZ": ("report", "tz"),
 }
 TIMESERIES_TYPES = ("prometheus", "influxdb", "none")
+DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.yaml"
+# mappings a config file names whole: its instruments are exactly the ones it lists
+REPLACED_WHOLE = {("broker", "instruments")}
 
 
 class ConfigError(ValueError):
@@ -39,9 +46,38 @@ def load_config(path: Path | str, env: dict[str, str] | None = None) -> dict[str
     env = dict(os.environ) if env is None else env
     doc = _read_yaml(Path(path))
     _raise_on_violations(doc, "config", str(path))
-    config = copy.deepcopy(doc)
+    config = with_defaults(doc)
     _apply_env(config, env)
     return config
+
+
+@functools.cache
+def _defaults_doc() -> dict[str, Any]:
+    doc = _read_yaml(DEFAULTS_FILE)
+    _raise_on_violations(doc, "config", str(DEFAULTS_FILE))
+    return doc
+
+
+def defaults() -> dict[str, Any]:
+    """A fresh copy of config/defaults.yaml (validated once per process)."""
+    return copy.deepcopy(_defaults_doc())
+
+
+def with_defaults(config: dict[str, Any] | None) -> dict[str, Any]:
+    """`config` deep-merged over config/defaults.yaml: every key the file leaves out is the
+    default's (nested mappings merged key by key, except those in REPLACED_WHOLE)."""
+    return _merge(defaults(), config or {}, ())
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    for key, value in over.items():
+        here = (*path, key)
+        if (isinstance(value, dict) and isinstance(base.get(key), dict)
+                and here not in REPLACED_WHOLE):
+            base[key] = _merge(base[key], value, here)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -83,8 +119,8 @@ def _apply_env(config: dict[str, Any], env: dict[str, str]) -> None:
 
 
 def replay_mode(config: dict[str, Any]) -> bool:
-    """REPLAY unless the config (or V13_REPLAY_MODE=0) says LIVE."""
-    return bool(config.get("run", {}).get("replay_mode", True))
+    """REPLAY or LIVE as `run.replay_mode` (or V13_REPLAY_MODE) says."""
+    return bool(section(config, "run")["replay_mode"])
 
 
 def redacted(config: dict[str, Any]) -> dict[str, Any]:
@@ -97,17 +133,13 @@ def redacted(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def secret_values(config: dict[str, Any]) -> list[str]:
-    """The secret strings in use (for tests and scrubbing)."""
-    return [v for v in (config.get("secrets") or {}).values() if isinstance(v, str) and v]
+def section(config: dict[str, Any], name: str,
+            legacy_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`config[name]` over the section's defaults from config/defaults.yaml.
 
-
-def section(config: dict[str, Any], name: str, defaults: dict[str, Any]) -> dict[str, Any]:
-    """`config[name]` over `defaults`, one level of nested dicts merged too."""
-    out = copy.deepcopy(defaults)
-    for key, value in (config.get(name) or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = {**out[key], **value}
-        else:
-            out[key] = value
-    return out
+    `legacy_defaults` is only for orchestrator/harvest/settings.py, which still passes its own
+    copy (another branch restructures harvest; test_defaults checks the copy equals
+    config/defaults.yaml); drop the argument once it stops."""
+    if legacy_defaults is None:
+        return _merge(defaults().get(name, {}), config.get(name) or {}, (name,))
+    return _merge(copy.deepcopy(legacy_defaults), config.get(name) or {}, (name,))

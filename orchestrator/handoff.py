@@ -164,7 +164,6 @@ class HandoffReader:
         self.offset_path = self.topic_dir / f"{consumer}.offset.json"
         self.torn_lines = 0
         self.bad_lines = 0
-        self.records_read = 0
         self._seq, self._offset = self._load_position()
 
     def _load_position(self) -> tuple[int, int]:
@@ -180,7 +179,7 @@ class HandoffReader:
     def position(self) -> tuple[int, int]:
         return self._seq, self._offset
 
-    def read(self, max_records: int = 1000) -> list[dict]:
+    def read(self, max_records: int) -> list[dict]:
         out: list[dict] = []
         while len(out) < max_records:
             got = self._read_segment(max_records - len(out))
@@ -188,7 +187,6 @@ class HandoffReader:
             if got or not self._advance_if_done():
                 if not got:
                     break
-        self.records_read += len(out)
         return out
 
     def _read_segment(self, limit: int) -> list[dict]:

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from evidence.atomic import write_json_atomic
+from orchestrator.config import section
 
 SCHEMA_VERSION = 1
 # Sections stages publish; present from the start (null = not published yet) so the manifest
@@ -72,10 +73,10 @@ def source_manifest(*, run_id: str, started_ms: int, ended_ms: int | None, symbo
                     source: dict[str, Any]) -> dict[str, Any]:
     """`source` is what a stage published as its `source` status section (harvest knows the
     endpoint it actually connected to); the config fills the gaps."""
-    feed = config.get("feed") or {}
+    feed = section(config, "feed")
     endpoint = source.get("ws_endpoint") or feed.get("ws_base_url")
     region = source.get("ws_region") or feed.get("ws_region") or _region_of(endpoint)
-    input_mode = source.get("input_mode") or (config.get("run") or {}).get("input_mode")
+    input_mode = source.get("input_mode") or section(config, "run")["input_mode"]
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -86,7 +87,7 @@ def source_manifest(*, run_id: str, started_ms: int, ended_ms: int | None, symbo
         "symbols": symbols,
         "ws_endpoint": endpoint,
         "ws_region": region,
-        "input_mode": input_mode or "replay_feed",
+        "input_mode": input_mode,
         "replay_mode": replay_mode,
         "sink": sink,
         "enabled": enabled,

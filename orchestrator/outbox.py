@@ -28,7 +28,6 @@ from evidence.atomic import fsync_dir, replace_with_retry, write_bytes_atomic
 
 PART_SUFFIX = ".part"
 READY_SUFFIX = ".jsonl"
-DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 MINUTE_MS = 60_000
 
 log = logging.getLogger(__name__)
@@ -70,13 +69,21 @@ def minute_label(ts_ms: int) -> str:
     return time.strftime("%Y%m%dT%H%M", time.gmtime(ts_ms // 1000))
 
 
+def outbox_settings(section: dict[str, Any]) -> dict[str, Any]:
+    """Outbox's keyword arguments from the whole `outbox` config section."""
+    return {"fsync_every": int(section["fsync_every"]),
+            "max_file_bytes": int(float(section["max_file_mb"]) * 1024 * 1024),
+            "prefix": section["prefix"], "rename_attempts": int(section["rename_attempts"]),
+            "rename_delay_s": float(section["rename_delay_s"])}
+
+
 class Outbox:
     """Single-writer outbox under `root` (`root/spool`, `root/ready`)."""
 
-    def __init__(self, root: Path | str, fsync_every: int = 1000,
-                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, prefix: str = "exec",
-                 rename_attempts: int = 5, rename_delay_s: float = 0.05,
+    def __init__(self, root: Path | str, *, fsync_every: int, max_file_bytes: int, prefix: str,
+                 rename_attempts: int, rename_delay_s: float,
                  on_durable: Callable[[int], None] | None = None) -> None:
+        """The settings are the `outbox` config section's (`outbox_settings`)."""
         if fsync_every < 1:
             raise ValueError(f"outbox fsync_every must be >= 1, got {fsync_every}")
         self.root = Path(root)

@@ -12,16 +12,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class RestartPolicy:
-    initial_delay_s: float = 0.2
-    factor: float = 2.0
-    max_delay_s: float = 10.0
-    stable_after_s: float = 30.0
-    max_restarts: int = 5
-    window_s: float = 120.0
+    initial_delay_s: float      # supervisor.restart in config/defaults.yaml
+    factor: float
+    max_delay_s: float
+    stable_after_s: float
+    max_restarts: int
+    window_s: float
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> RestartPolicy:
-        return cls(**{k: v for k, v in section.items() if k in cls.__dataclass_fields__})
+        return cls(**{name: section[name] for name in cls.__dataclass_fields__})
 
     def delay(self, consecutive: int) -> float:
         """Delay before the `consecutive`-th restart in a row (1-based)."""

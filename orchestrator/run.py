@@ -21,7 +21,6 @@ from pathlib import Path
 from orchestrator.config import ConfigError, load_config
 from orchestrator.supervisor import STAGE_ORDER, RunOptions, Supervisor
 
-EXIT_OK = 0
 EXIT_USAGE = 2
 SINKS = ("jsonl", "sqlite", "dual")
 
@@ -74,7 +73,7 @@ def build_options(argv: list[str] | None) -> RunOptions:
     enabled = parse_enable(args.enable)
     config = load_config(args.config)
     run_id = args.run_id or os.environ.get("SOAK_RUN_ID") or new_run_id()
-    run_dir = args.run_dir or Path(config["run"].get("artifacts_dir", "artifacts")) / run_id
+    run_dir = args.run_dir or Path(config["run"]["artifacts_dir"]) / run_id
     return RunOptions(config_path=args.config, config=config, enabled=enabled, sink=args.sink,
                       minutes=args.minutes, run_dir=run_dir, run_id=run_id,
                       health_port=args.health_port)

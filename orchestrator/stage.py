@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import psutil
 
 from evidence.atomic import write_json_atomic
+from orchestrator.config import section
 
-DEFAULT_HEARTBEAT_S = 0.5
 IDLE_SLEEP_S = 0.02          # after a step that did no work
 STOP_CHECK_S = 0.1           # how often the stop file and the parent are checked
 PR_SET_PDEATHSIG = 1
@@ -63,8 +63,7 @@ class Stage:
         self._state = "starting"
         self._setup_done = False
         self._started_ms = now_ms()
-        self._heartbeat_s = float(
-            (ctx.config.get("supervisor") or {}).get("heartbeat_interval_s", DEFAULT_HEARTBEAT_S))
+        self._heartbeat_s = float(section(ctx.config, "supervisor")["heartbeat_interval_s"])
         self._last_event_ms: int | None = None
         self._last_event_wall_ms: int | None = None
         self._parent = _watch_process(ctx.supervisor_pid)
@@ -176,13 +175,6 @@ class Stage:
             self.request_stop("supervisor gone")
 
     # ---- heartbeat --------------------------------------------------------------------------
-    def note_event(self, event_ms: int | None) -> None:
-        """Record the exchange event time of the newest market event (helper for stages)."""
-        newest = self._last_event_ms
-        if event_ms is not None and (newest is None or event_ms >= newest):
-            self._last_event_ms = int(event_ms)
-        self._last_event_wall_ms = now_ms()
-
     def status(self) -> dict:
         # Hooks are only called once setup() has run: before it, a stage's state may not exist.
         last_event = self.last_event_ms() if self._setup_done else None
@@ -209,13 +201,6 @@ class Stage:
     def write_status(self) -> None:
         # Not fsynced: the heartbeat is rewritten twice a second; atomicity is what matters.
         write_json_atomic(self.ctx.status_path(), self.status(), durable=False)
-
-
-class HeartbeatOnlyStage(Stage):
-    """A stage with no work yet: heartbeats, is ready, stops cleanly (placeholder)."""
-
-    def step(self) -> bool:
-        return False
 
 
 def _watch_process(pid: int | None) -> psutil.Process | None:

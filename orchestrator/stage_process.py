@@ -48,7 +48,6 @@ class StageProcess:
         self.sections: dict[str, Any] = {}                # latest manifest sections, any pid
         self.source: dict[str, Any] = {}
         self.restart_due: float | None = None             # monotonic
-        self.pending_reason: str | None = None
         self.stopped = False
         self._status_mtime: int | None = None
 

@@ -23,14 +23,6 @@ from orchestrator.restart import RestartPolicy
 from orchestrator.stage_process import StageProcess, now_ms, stage_argv
 
 STAGE_ORDER = ["harvest", "signal", "broker", "report"]      # dependency (start) order
-SUPERVISOR_DEFAULTS: dict[str, Any] = {
-    "heartbeat_interval_s": 0.5, "heartbeat_timeout_s": 5.0, "startup_timeout_s": 20.0,
-    "stop_grace_s": 10.0, "tick_s": 0.05, "manifest_interval_s": 2.0,
-    "finalize_timeout_s": 120.0, "replay_wall_cap_factor": 1.5,
-    "shutdown_order": ["report", "broker", "signal", "harvest"],
-    "restart": {}, "resources": {"sample_interval_s": 2.0},
-    "freshness": {"stages": ["harvest"], "live_max_age_s": 10.0, "replay_max_age_s": None},
-}
 
 
 @dataclass
@@ -49,7 +41,7 @@ class Supervisor:
     def __init__(self, opts: RunOptions, log: logging.Logger) -> None:
         self.opts = opts
         self.log = log
-        self.settings = section(opts.config, "supervisor", SUPERVISOR_DEFAULTS)
+        self.settings = section(opts.config, "supervisor")
         self.replay = replay_mode(opts.config)
         self.policy = RestartPolicy.from_config(self.settings["restart"])
         self.run_dir = opts.run_dir
@@ -250,8 +242,8 @@ class Supervisor:
     # ---- documents ------------------------------------------------------------------------
     def _stage_health(self, sp: StageProcess) -> dict[str, Any]:
         cfg = self.settings["freshness"]
-        max_age = cfg.get("replay_max_age_s") if self.replay else cfg.get("live_max_age_s")
-        fresh = freshness(sp, sp.name in cfg.get("stages", []), max_age)
+        max_age = cfg["replay_max_age_s"] if self.replay else cfg["live_max_age_s"]
+        fresh = freshness(sp, sp.name in cfg["stages"], max_age)
         age = sp.heartbeat_age_s()
         state = stage_state(sp, self.settings["heartbeat_timeout_s"],
                             self.settings["startup_timeout_s"], fresh)
@@ -317,6 +309,6 @@ class Supervisor:
         manifest.write(self.run_dir, "source_manifest.json", manifest.source_manifest(
             run_id=self.opts.run_id, started_ms=self.started_ms,
             ended_ms=now_ms() if ended else None,
-            symbols=list((config.get("run") or {}).get("symbols", [])), config=config,
+            symbols=list(section(config, "run")["symbols"]), config=config,
             config_snapshot=redacted(config), replay_mode=self.replay, sink=self.opts.sink,
             enabled=list(self.stages), source=source))

@@ -70,9 +70,6 @@ class Window:
     end_ms: int
     fault: dict
 
-    def contains(self, t_ms: float, after_ms: float = 0) -> bool:
-        return self.start_ms <= t_ms <= self.end_ms + after_ms
-
 
 def validate_file(run_dir: Path, rel: str, kind: str) -> FileState:
     """Read one JSON evidence file and validate it against schemas/<kind>.schema.json."""
@@ -222,10 +219,6 @@ class RunEvidence:
                 continue
             out.append(Window(int(start), int(end if end is not None else start), fault))
         return out
-
-    def in_any_window(self, t_ms: float, after_s: float = 0,
-                      kinds: tuple[str, ...] | None = None) -> bool:
-        return any(w.contains(t_ms, after_s * 1000) for w in self.windows(kinds))
 
     # -- readers from the `evidence` package (lazy: imported only when a check needs them) --
     @cached_property

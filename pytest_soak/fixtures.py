@@ -47,7 +47,6 @@ def soak_run(pytestconfig: pytest.Config, soak_settings: SoakSettings, soak_sink
         result = SoakResult.from_run_dir(plugin.from_run, soak_settings)
     else:
         session = SoakSession(soak_settings, soak_sink, schedule=soak_schedule)
-        plugin.runs_started += 1
         # The live progress line must reach the terminal / CI log while the run goes on,
         # like pytest's own live logging: output capture is off for the run's duration.
         capman = pytestconfig.pluginmanager.getplugin("capturemanager")

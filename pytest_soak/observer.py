@@ -55,9 +55,6 @@ class PidTracker:
             if entry["pid"] == pid and entry["exit_ms"] is None:
                 entry["exit_ms"] = t_ms
 
-    def mark_all_gone(self, t_ms: int) -> None:
-        self.see({}, t_ms)
-
     def first_new_pid(self, stage: str, old_pid: int | None, after_ms: int) -> dict | None:
         for entry in self.by_stage.get(stage, []):
             if entry["pid"] != old_pid and entry["first_seen_ms"] >= after_ms:
@@ -119,7 +116,6 @@ class Observer:
         self.stats: dict[str, StageStats] = {s: StageStats() for s in stages}
         self.polls = self.failed_polls = self.samples = 0
         self.last_poll: HealthPoll | None = None
-        self.healthy_since_ms: dict[str, int | None] = {s: None for s in stages}
         self.recent: dict[str, deque] = {s: deque(maxlen=4000) for s in stages}  # (t_ms, ok)
         self.max_rss: dict[str, float] = {}
         self.max_files: dict[str, int] = {}
@@ -194,10 +190,6 @@ class Observer:
                 if counting:
                     self.stats[stage].add(healthy, bool(faults))
                 self.recent[stage].append((t_ms, healthy))
-                if healthy and self.healthy_since_ms[stage] is None:
-                    self.healthy_since_ms[stage] = t_ms
-                elif not healthy:
-                    self.healthy_since_ms[stage] = None
             self.last_poll = poll
         line = {"t_ms": t_ms, "market_s": round(market_s, 2), "ok": poll.ok,
                 "http_status": poll.http_status, "stages": poll.stages, "pids": poll.pids,
@@ -242,10 +234,6 @@ class Observer:
         with self.lock:
             poll = self.last_poll
         return poll is not None and poll.all_healthy(self.stages)
-
-    def stage_healthy_since(self, stage: str) -> int | None:
-        with self.lock:
-            return self.healthy_since_ms.get(stage)
 
     def first_healthy_after(self, stage: str, t_ms: int) -> int | None:
         """Time of the first poll at/after t_ms that found `stage` healthy."""

@@ -36,7 +36,7 @@ import copy
 import re
 import string
 import sys
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,12 @@ def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _field_default(name: str) -> Any:
+    """A key the spec file leaves out takes PipelineSpec's own default (one owner)."""
+    return next(f.default for f in fields(PipelineSpec) if f.name == name
+                and f.default is not MISSING)
+
+
 def load_pipeline_spec(path: Path) -> PipelineSpec:
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -154,11 +160,12 @@ def load_pipeline_spec(path: Path) -> PipelineSpec:
         base_config=None if base is None else _resolve(base, here),
         config_overlay=dict(doc.get("config_overlay") or {}),
         env={str(k): str(v) for k, v in (doc.get("env") or {}).items()},
-        stage_regex=str(doc.get("stage_regex") or DEFAULT_STAGE_REGEX),
+        stage_regex=str(doc.get("stage_regex") or _field_default("stage_regex")),
         health=dict(doc.get("health") or {}),
-        self_stop_margin_min=float(doc.get("self_stop_margin_min", 2.0)),
+        self_stop_margin_min=float(doc.get("self_stop_margin_min",
+                                           _field_default("self_stop_margin_min"))),
         progress=dict(doc.get("progress") or {}),
-        alerts_from=doc.get("alerts_from", "run_manifest.json"),
+        alerts_from=doc.get("alerts_from", _field_default("alerts_from")),
         evidence=dict(doc.get("evidence") or {}),
     )
 

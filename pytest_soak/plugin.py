@@ -81,8 +81,6 @@ class SoakPlugin:
         self.settings = settings
         self.from_run = config.getoption("soak_from_run", None)
         self.results: list = []           # SoakResult of every run of this session
-        self.runs_started = 0
-        self.pruned: list[str] = []
         config.pluginmanager.register(soak_fixtures, "soak-fixtures")
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -128,7 +126,7 @@ class SoakPlugin:
         (this session's runs are kept whole; an xdist worker leaves it to the controller)."""
         if self.settings.keep or self.from_run or self.settings.worker_id is not None:
             return
-        self.pruned = prune_passed_runs(self.settings.run_dir)
+        prune_passed_runs(self.settings.run_dir)
 
 
 

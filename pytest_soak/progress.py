@@ -86,7 +86,6 @@ class Progress:
         self.stream = stream or sys.__stdout__ or sys.stdout
         self.interactive = is_interactive(self.stream) if interactive is None else interactive
         self.period_s = tty_refresh_s if self.interactive else interval_s
-        self.lines_written = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="soak-progress", daemon=True)
         self._last = ""
@@ -117,7 +116,6 @@ class Progress:
             self._write("\r\x1b[2K" + line)
         else:
             self._write(line + "\n")
-        self.lines_written += 1
 
     def _write(self, text: str) -> None:
         try:

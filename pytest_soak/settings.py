@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from pytest_soak.checks.thresholds import Thresholds
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PIPELINE_CONFIG = REPO_ROOT / "fixtures" / "soak" / "reference_pipeline.yaml"
@@ -22,6 +24,7 @@ FEEDS = ("replay", "exchange")
 STORES = ("prometheus", "influxdb", "none")
 MODES = ("replay", "live")
 MIN_REPLAY_SPEED = 20.0
+PROGRESS_S = {"replay": 10.0, "live": 60.0}   # progress line cadence without --soak-progress-s
 
 
 class SoakUsageError(ValueError):
@@ -58,26 +61,31 @@ def _seed(text: str) -> int | str | None:
     return "last" if str(text).strip() == "last" else int(text)
 
 
-# DoD thresholds. Their defaults (the seed's figures) live in one place, the checks'
-# `Thresholds` dataclass (pytest_soak/checks/thresholds.py); an option left unset keeps it.
-# Names are the Thresholds field names with a `soak_` prefix.
+def _threshold(name: str, type_: Callable[[str], Any], help_: str) -> Option:
+    """A DoD threshold option: its default is the checks' `Thresholds` field of the same name
+    (pytest_soak/checks/thresholds.py owns the seed's figures); the option is `soak_<field>`."""
+    found = [f for f in fields(Thresholds) if f.name == name and f.default is not MISSING]
+    if not found:
+        raise LookupError(f"soak_{name}: Thresholds has no field {name!r} with a default")
+    return Option(f"soak_{name}", type_, found[0].default, help_)
+
+
 THRESHOLD_OPTIONS = (
-    Option("soak_health_min_pct", float, None, "D2: each stage healthy in at least this % of "
-           "the harness's polls (default 98)"),
-    Option("soak_max_rss_mb", float, None, "D8: max RSS of any pipeline process, MB (600)"),
-    Option("soak_max_open_files", int, None, "D8: max open files of any process (256)"),
-    Option("soak_rss_agreement_pct", float, None,
-           "D8: harness-measured vs manifest max RSS agreement, %"),
-    Option("soak_leak_max_mb_per_h", float, None, "D8: max robust RSS slope after warm-up"),
-    Option("soak_restart_max_s", float, None, "D9: a killed stage healthy again within (12 s)"),
-    Option("soak_parity_max_pct", float, None, "D5: JSONL vs SQLite difference, % (0.5)"),
-    Option("soak_max_reconnects", int, None, "D7: reconnects not induced by the harness (3)"),
-    Option("soak_settle_s", float, None,
-           "market seconds after a fault window still counted as induced"),
-    Option("soak_alert_fire_grace_s", float, None,
-           "D3: market seconds after its window a rule may still fire for it"),
-    Option("soak_alert_resolve_grace_s", float, None,
-           "D3: market seconds after its window a rule must have resolved"),
+    _threshold("health_min_pct", float,
+               "D2: each stage healthy in at least this % of the harness's polls"),
+    _threshold("max_rss_mb", float, "D8: max RSS of any pipeline process, MB"),
+    _threshold("max_open_files", int, "D8: max open files of any process"),
+    _threshold("rss_agreement_pct", float,
+               "D8: harness-measured vs manifest max RSS agreement, %"),
+    _threshold("leak_max_mb_per_h", float, "D8: max robust RSS slope after warm-up"),
+    _threshold("restart_max_s", float, "D9: a killed stage healthy again within, s"),
+    _threshold("parity_max_pct", float, "D5: JSONL vs SQLite difference, %"),
+    _threshold("max_reconnects", int, "D7: reconnects not induced by the harness"),
+    _threshold("settle_s", float, "market seconds after a fault window still counted as induced"),
+    _threshold("alert_fire_grace_s", float,
+               "D3: market seconds after its window a rule may still fire for it"),
+    _threshold("alert_resolve_grace_s", float,
+               "D3: market seconds after its window a rule must have resolved"),
 )
 
 RUN_OPTIONS = (
@@ -104,8 +112,8 @@ RUN_OPTIONS = (
     Option("soak_sample_interval_s", float, None,
            "wall seconds between psutil samples (default: the health poll interval)"),
     Option("soak_progress_s", float, None,
-           "seconds between plain progress lines when stdout is not a TTY (default 10 in "
-           "REPLAY, 60 in LIVE)"),
+           "seconds between plain progress lines when stdout is not a TTY (default "
+           f"{PROGRESS_S['replay']:g} in REPLAY, {PROGRESS_S['live']:g} in LIVE)"),
     Option("soak_startup_timeout_s", float, 90.0, "wall seconds for the pipeline to be healthy"),
     Option("soak_stop_timeout_s", float, 90.0, "wall seconds after SIGINT before SIGKILL"),
 )
@@ -115,27 +123,28 @@ OPTIONS = RUN_OPTIONS + THRESHOLD_OPTIONS
 
 @dataclass
 class SoakSettings:
-    """Everything one soak session needs to know; built once per pytest session."""
+    """Everything one soak session needs to know; built once per pytest session by
+    `from_values` (every default is its option's, in OPTIONS)."""
 
-    mode: str = "replay"
-    minutes: float = 60.0
-    speed: float = 30.0
-    sinks: list[str] = field(default_factory=lambda: ["dual"])
-    pipeline_config: Path = DEFAULT_PIPELINE_CONFIG
-    schedule: Path | None = DEFAULT_SCHEDULE
-    seed: int | None = None
-    feed: str = "replay"
-    timeseries: str = "prometheus"
-    timeseries_url: str | None = None
-    run_dir: Path = Path("artifacts/soak")
-    keep: bool = False
-    health_interval_s: float = 10.0
-    sample_interval_s: float | None = None
-    progress_s: float | None = None
-    startup_timeout_s: float = 90.0
-    stop_timeout_s: float = 90.0
+    mode: str
+    minutes: float
+    speed: float
+    sinks: list[str]
+    pipeline_config: Path
+    schedule: Path | None
+    seed: int | None
+    feed: str
+    timeseries: str
+    timeseries_url: str | None
+    run_dir: Path
+    keep: bool
+    health_interval_s: float
+    sample_interval_s: float | None
+    progress_s: float | None
+    startup_timeout_s: float
+    stop_timeout_s: float
     worker_id: str | None = None
-    # only the thresholds set by option/ini; the checks fill in the seed defaults
+    # only the thresholds set by option/ini; the checks fill in the rest from Thresholds
     thresholds: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -160,7 +169,7 @@ class SoakSettings:
     def progress_interval_s(self) -> float:
         if self.progress_s:
             return self.progress_s
-        return 10.0 if self.replay else 60.0
+        return PROGRESS_S[self.mode]
 
     @classmethod
     def from_values(cls, values: dict[str, Any], *, live_selected: bool = False,
@@ -180,7 +189,7 @@ class SoakSettings:
         if seed == "last":
             seed = last_seed(_abs(parsed["soak_run_dir"], root))
         thresholds = {o.name.removeprefix("soak_"): parsed[o.name] for o in THRESHOLD_OPTIONS
-                      if parsed[o.name] is not None}
+                      if values.get(o.name) not in (None, "", [])}
         schedule = parsed["soak_schedule"]
         return cls(
             mode=mode, minutes=parsed["soak_minutes"], speed=speed, sinks=sinks,

@@ -7,6 +7,7 @@ file given with --stop-file appears. `--write FILE` writes a generated recording
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import signal
 import sys
@@ -16,23 +17,31 @@ from pathlib import Path
 from replay_feed.feed import ReplayFeed, parse_speed
 from replay_feed.generator import generate_recording
 
+# the CLI's defaults are ReplayFeed's own (one owner)
+DEFAULTS = {name: p.default for name, p in inspect.signature(ReplayFeed).parameters.items()}
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m replay_feed", description=__doc__.split("\n")[0])
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--recording", type=Path, help="a recording (.jsonl or .jsonl.gz)")
     src.add_argument("--generate", type=int, metavar="SEED", help="synthesize from the generator")
-    p.add_argument("--symbols", type=int, default=2, help="generated symbols count")
+    p.add_argument("--symbols", type=int, default=DEFAULTS["symbols"],
+                   help="generated symbols count")
     p.add_argument("--minutes", type=float, help="generated market minutes (default: endless)")
-    p.add_argument("--regime", default="normal", help="normal | choppy | quiet")
+    p.add_argument("--regime", default=DEFAULTS["regime"], help="normal | choppy | quiet")
     p.add_argument("--schedule", help="regime cycle, e.g. normal:300,choppy:120,quiet:180")
-    p.add_argument("--speed", default="1", help="1 (quasi-real-time), N (N x), or max")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="WebSocket port (0 = a free one)")
-    p.add_argument("--http-port", type=int, default=0, help="REST + control port (0 = free)")
-    p.add_argument("--ping-interval-s", type=float, default=180.0)
-    p.add_argument("--start-on", default="subscribe", choices=["subscribe", "now", "control"])
-    p.add_argument("--start-grace-s", type=float, default=2.0)
+    p.add_argument("--speed", default=DEFAULTS["speed"],
+                   help="1 (quasi-real-time), N (N x), or max")
+    p.add_argument("--host", default=DEFAULTS["host"])
+    p.add_argument("--port", type=int, default=DEFAULTS["port"],
+                   help="WebSocket port (0 = a free one)")
+    p.add_argument("--http-port", type=int, default=DEFAULTS["http_port"],
+                   help="REST + control port (0 = free)")
+    p.add_argument("--ping-interval-s", type=float, default=DEFAULTS["ping_interval_s"])
+    p.add_argument("--start-on", default=DEFAULTS["start_on"],
+                   choices=["subscribe", "now", "control"])
+    p.add_argument("--start-grace-s", type=float, default=DEFAULTS["start_grace_s"])
     p.add_argument("--stop-file", type=Path, help="stop when this file exists (portable)")
     p.add_argument("--write", type=Path, metavar="FILE",
                    help="write a generated recording of --minutes (default 10) and exit")

@@ -40,8 +40,8 @@ class Client:
 
 
 class FeedEngine:
-    def __init__(self, source: Any, speed: float | None, start_on: str = "subscribe",
-                 start_grace_s: float = 2.0) -> None:
+    def __init__(self, source: Any, speed: float | None, start_on: str,
+                 start_grace_s: float) -> None:
         self.source = source
         self.clock = MarketClock(speed)
         self.start_on = start_on
@@ -64,7 +64,6 @@ class FeedEngine:
         self.stopping = False
         self.delivered = 0
         self.skipped = 0
-        self.dropped_slow_clients = 0
         self.session_start_wall_ms: int | None = None
 
     # ---- subscriptions ------------------------------------------------------------------
@@ -196,7 +195,6 @@ class FeedEngine:
         try:
             client.queue.put_nowait(frame)
         except asyncio.QueueFull:
-            self.dropped_slow_clients += 1
             log.warning("client %d is %d frames behind: disconnecting it", client.id, QUEUE_MAX)
             self.remove_client(client)
             client.ws.transport.abort()

@@ -21,6 +21,7 @@ from websockets.asyncio.server import serve
 
 from replay_feed.engine import FeedEngine
 from replay_feed.faults import FaultController
+from replay_feed.generator import DEFAULT_REGIME, DEFAULT_SYMBOLS
 from replay_feed.http_api import FeedHttpServer
 from replay_feed.sources import GeneratorSource, RecordingSource
 from replay_feed.wsserver import WsFrontend
@@ -37,8 +38,11 @@ def parse_speed(speed: str | float | None) -> float | None:
 
 
 class ReplayFeed:
+    """The feed as a Python object; its parameter defaults are also the CLI's."""
+
     def __init__(self, recording: Path | str | None = None, generate_seed: int | None = None,
-                 symbols: int = 2, minutes: float | None = None, regime: str = "normal",
+                 symbols: int = DEFAULT_SYMBOLS, minutes: float | None = None,
+                 regime: str = DEFAULT_REGIME,
                  schedule: str | None = None, speed: str | float | None = "1",
                  host: str = "127.0.0.1", port: int = 0, http_port: int = 0,
                  ping_interval_s: float = 180.0, ping_timeout_s: float = 600.0,

@@ -17,11 +17,13 @@ from replay_feed.market import REGIMES, WINDOW_MS, MarketState, SymbolSpec, defa
 from replay_feed.recording import Record, write_recording
 
 EPOCH_MS = 1_767_225_600_000          # 2026-01-01T00:00:00Z: generated time starts here
+DEFAULT_SYMBOLS = 2                   # what the generator makes unless told otherwise
+DEFAULT_REGIME = "normal"
 
 
 class MarketGenerator:
-    def __init__(self, seed: int, symbols: int | list[SymbolSpec] = 2,
-                 regime: str = "normal", start_ms: int = EPOCH_MS) -> None:
+    def __init__(self, seed: int, symbols: int | list[SymbolSpec] = DEFAULT_SYMBOLS,
+                 regime: str = DEFAULT_REGIME, start_ms: int = EPOCH_MS) -> None:
         specs = default_specs(symbols) if isinstance(symbols, int) else list(symbols)
         self.specs = specs
         self.markets = {spec.symbol: MarketState(spec, random.Random(f"{seed}:{spec.symbol}"))
@@ -95,7 +97,8 @@ def parse_schedule(text: str | None) -> list[tuple[str, float]] | None:
     return out
 
 
-def generate_recording(path: Path | str, seed: int, minutes: float, symbols: int = 2,
+def generate_recording(path: Path | str, seed: int, minutes: float,
+                       symbols: int = DEFAULT_SYMBOLS,
                        schedule: str | None = None) -> int:
     """Write a deterministic recording; returns the number of records."""
     generator = MarketGenerator(seed, symbols)

@@ -59,8 +59,8 @@ class GeneratorSource:
 
     can_switch_regime = True
 
-    def __init__(self, seed: int, symbols: int = 2, regime: str = "normal",
-                 schedule: str | None = None, minutes: float | None = None) -> None:
+    def __init__(self, seed: int, symbols: int, regime: str, schedule: str | None,
+                 minutes: float | None) -> None:
         self.generator = MarketGenerator(seed, symbols, regime)
         self.specs = self.generator.specs
         self.schedule = parse_schedule(schedule)

@@ -19,7 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from evidence.outbox import iter_events
@@ -46,16 +46,18 @@ VALIDATE_FIRST = 1000  # schema validation costs ~0.5 ms an event: check all ear
 
 @dataclass
 class BrokerSettings:
+    """The `broker` section, typed (its defaults: config/defaults.yaml)."""
+
     instruments: dict[str, Instrument]
-    order_notional_usd: float = 1000.0
-    order_type: str = "market"
-    maker_fee_bps: float = 2.0
-    taker_fee_bps: float = 4.0
-    latency: LatencyModel = field(default_factory=LatencyModel)
-    throttle_orders_per_s: float = 5.0
-    only_strong: bool = False
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    validate_every_n: int = 20     # 1: every event; 0: none; the first VALIDATE_FIRST always
+    order_notional_usd: float
+    order_type: str
+    maker_fee_bps: float
+    taker_fee_bps: float
+    latency: LatencyModel
+    throttle_orders_per_s: float
+    only_strong: bool
+    retry: RetryPolicy
+    validate_every_n: int          # 1: every event; 0: none; the first VALIDATE_FIRST always
 
     @classmethod
     def from_config(cls, section: dict) -> BrokerSettings:

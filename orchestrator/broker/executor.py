@@ -54,8 +54,8 @@ class Execution:
 class LatencyModel:
     """Deterministic latency: base + jitter drawn from the order id (replays reproduce it)."""
 
-    base_ms: float = 20.0
-    jitter_ms: float = 30.0
+    base_ms: float
+    jitter_ms: float
 
     def latency_ms(self, client_order_id: str) -> float:
         digest = hashlib.sha256(client_order_id.encode()).digest()

@@ -55,7 +55,7 @@ class Throttle:
 
 
 class Precheck:
-    def __init__(self, throttle: Throttle, symbols: set[str], only_strong: bool = False) -> None:
+    def __init__(self, throttle: Throttle, symbols: set[str], only_strong: bool) -> None:
         self.throttle = throttle
         self.symbols = symbols
         self.only_strong = only_strong

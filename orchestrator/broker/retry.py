@@ -17,10 +17,10 @@ from orchestrator.broker.executor import (
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5
-    initial_delay_s: float = 0.05
-    factor: float = 2.0
-    max_delay_s: float = 1.0
+    attempts: int               # broker.retry in config/defaults.yaml
+    initial_delay_s: float
+    factor: float
+    max_delay_s: float
 
     def delays(self) -> list[float]:
         out, delay = [], self.initial_delay_s

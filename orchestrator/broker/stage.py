@@ -17,7 +17,7 @@ from evidence.atomic import write_json_atomic
 from orchestrator.broker.config import broker_section, outbox_section
 from orchestrator.broker.core import Broker, BrokerSettings
 from orchestrator.handoff import HandoffReader
-from orchestrator.outbox import Outbox
+from orchestrator.outbox import Outbox, outbox_settings
 from orchestrator.stage import Stage, now_ms
 
 CONSUMER = "broker"
@@ -30,10 +30,7 @@ def metrics_path(run_dir: Path) -> Path:
 
 
 def outbox_from_config(run_dir: Path, section: dict) -> Outbox:
-    return Outbox(run_dir / "outbox", fsync_every=int(section["fsync_every"]),
-                  max_file_bytes=int(float(section["max_file_mb"]) * 1024 * 1024),
-                  prefix=section["prefix"], rename_attempts=int(section["rename_attempts"]),
-                  rename_delay_s=float(section["rename_delay_s"]))
+    return Outbox(run_dir / "outbox", **outbox_settings(section))
 
 
 class BrokerStage(Stage):

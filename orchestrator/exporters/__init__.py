@@ -10,7 +10,8 @@ from orchestrator.exporters.base import ExportQueue, TimeseriesExporter
 
 def make_exporter(timeseries: dict[str, Any], run_id: str,
                   secrets: dict[str, Any] | None = None) -> TimeseriesExporter | None:
-    """The exporter `timeseries.type` names, or None for `none` / unset."""
+    """The exporter `timeseries.type` names, or None for `none` / unset. `timeseries` is the
+    whole section (`section(config, "timeseries")`: its defaults are config/defaults.yaml's)."""
     kind = (timeseries.get("type") or "none").lower()
     if kind == "none":
         return None
@@ -19,14 +20,14 @@ def make_exporter(timeseries: dict[str, Any], run_id: str,
         raise ConfigError(f"timeseries.url (TIMESERIES_URL) is required for type {kind!r}")
     if kind == "prometheus":
         from orchestrator.exporters.pushgateway import PushgatewayExporter
-        return PushgatewayExporter(url, run_id, job=timeseries.get("job", "soak_report"),
-                                   timeout_s=float(timeseries.get("timeout_s", 2.0)))
+        return PushgatewayExporter(url, run_id, job=timeseries["job"],
+                                   timeout_s=float(timeseries["timeout_s"]))
     if kind == "influxdb":
         from orchestrator.exporters.influxdb import InfluxDBExporter
-        return InfluxDBExporter(url, run_id, database=timeseries.get("database", "soak"),
+        return InfluxDBExporter(url, run_id, database=timeseries["database"],
                                 username=timeseries.get("username") or None,
                                 password=(secrets or {}).get("influxdb_password") or None,
-                                timeout_s=float(timeseries.get("timeout_s", 2.0)))
+                                timeout_s=float(timeseries["timeout_s"]))
     raise ConfigError(f"timeseries.type: {kind!r} is not one of prometheus, influxdb, none")
 
 

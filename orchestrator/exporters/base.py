@@ -67,8 +67,8 @@ def numeric_fields(doc: dict[str, Any] | None) -> dict[str, float]:
 class ExportQueue:
     """Backlog + exponential backoff + counters in front of one exporter (or none)."""
 
-    def __init__(self, exporter: TimeseriesExporter | None, backoff_initial_s: float = 0.5,
-                 backoff_max_s: float = 15.0, max_backlog: int = 10_000,
+    def __init__(self, exporter: TimeseriesExporter | None, backoff_initial_s: float,
+                 backoff_max_s: float, max_backlog: int,
                  clock: Callable[[], float] = time.monotonic,
                  wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.exporter = exporter

@@ -19,9 +19,8 @@ from orchestrator.exporters.base import TimeseriesExporter, numeric_fields
 class InfluxDBExporter(TimeseriesExporter):
     kind = "influxdb"
 
-    def __init__(self, url: str, run_id: str, database: str = "soak",
-                 username: str | None = None, password: str | None = None,
-                 timeout_s: float = 2.0) -> None:
+    def __init__(self, url: str, run_id: str, database: str, username: str | None,
+                 password: str | None, timeout_s: float) -> None:
         self.url = url.rstrip("/")
         self.run_id = run_id
         self.database = database

@@ -29,8 +29,7 @@ def metric_suffix(key: str) -> str:
 class PushgatewayExporter(TimeseriesExporter):
     kind = "prometheus"
 
-    def __init__(self, url: str, run_id: str, job: str = "soak_report",
-                 timeout_s: float = 2.0) -> None:
+    def __init__(self, url: str, run_id: str, job: str, timeout_s: float) -> None:
         self.url = url.rstrip("/")
         self.run_id = run_id
         self.job = job

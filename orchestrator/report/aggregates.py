@@ -122,7 +122,7 @@ class ClosedMinute:
 class MinuteAggregator:
     """Folds signal records into open minutes and closes them as the watermark advances."""
 
-    def __init__(self, symbols: Iterable[str] = (), lateness_ms: int = 5_000) -> None:
+    def __init__(self, symbols: Iterable[str], lateness_ms: int) -> None:
         self.symbols: set[str] = {s.upper() for s in symbols}
         self.lateness_ms = lateness_ms
         self.watermark_ms: int | None = None

@@ -27,17 +27,6 @@ EXPORT_FAILING = "export_failing"
 DATA_DROP = "data_drop"
 RULES = (NO_DATA, LOW_CONSISTENCY, STRONG_RATIO_COLLAPSE, EXPORT_FAILING, DATA_DROP)
 
-DEFAULT_RULES: dict[str, dict[str, Any]] = {
-    NO_DATA: {"level": "critical", "hold_minutes": 2, "resolve_minutes": 1},
-    LOW_CONSISTENCY: {"level": "warning", "hold_minutes": 1, "resolve_minutes": 1,
-                      "threshold_share": 0.8, "min_signals": 1},
-    STRONG_RATIO_COLLAPSE: {"level": "warning", "hold_minutes": 2, "resolve_minutes": 1,
-                            "fraction": 0.5, "baseline_minutes": 5, "min_baseline_minutes": 3,
-                            "min_signals": 20, "min_baseline_ratio": 0.05},
-    EXPORT_FAILING: {"level": "warning", "hold_minutes": 3, "resolve_minutes": 1},
-    DATA_DROP: {"level": "warning", "hold_minutes": 1, "resolve_minutes": 1},
-}
-
 log = logging.getLogger("orchestrator.report.alerts")
 
 
@@ -117,10 +106,13 @@ class CollapseBaseline:
 class AlertEngine:
     """Evaluates the five rules per closed minute and keeps every alert ever fired."""
 
-    def __init__(self, rules_config: dict[str, dict[str, Any]] | None = None,
-                 tz: str = "Asia/Tokyo") -> None:
-        cfg = {name: {**DEFAULT_RULES[name], **((rules_config or {}).get(name) or {})}
-               for name in RULES}
+    def __init__(self, rules_config: dict[str, dict[str, Any]], tz: str) -> None:
+        """`rules_config` is the whole `report.alerts` section (`section(config, "report")`
+        fills what a file leaves out from config/defaults.yaml)."""
+        missing = [name for name in RULES if name not in rules_config]
+        if missing:
+            raise ValueError(f"report.alerts: no settings for rule(s) {', '.join(missing)}")
+        cfg = {name: dict(rules_config[name]) for name in RULES}
         self.cfg = cfg
         self.tz = ZoneInfo(tz)
         self.states = {name: RuleState(name, cfg[name]["level"], int(cfg[name]["hold_minutes"]),

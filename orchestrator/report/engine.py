@@ -23,14 +23,6 @@ from orchestrator.exporters.base import figure
 from orchestrator.report.aggregates import ClosedMinute, MinuteAggregate, MinuteAggregator
 from orchestrator.report.alerts import AlertEngine
 
-REPORT_DEFAULTS: dict[str, Any] = {
-    "tz": "Asia/Tokyo", "lateness_s": 10.0, "live_wall_clock_close_s": 30.0,
-    "read_batch": 2000, "status_poll_s": 1.0,
-    "finalize_export_timeout_s": 10.0, "alerts": {}, "harvest_slo": {
-        "max_queue_dropped": 0, "max_reconnect_count": 3}}
-TIMESERIES_DEFAULTS: dict[str, Any] = {
-    "type": "none", "url": "", "job": "soak_report", "database": "soak", "username": "",
-    "timeout_s": 2.0, "backoff_initial_s": 0.5, "backoff_max_s": 15.0, "max_backlog": 10_000}
 STATE_FILE = Path("state") / "report.json"
 
 
@@ -48,9 +40,9 @@ class ReportEngine:
         self.run_dir = Path(run_dir)
         self.run_id = run_id
         self.log = log or logging.getLogger("orchestrator.report")
-        self.cfg = section(config, "report", REPORT_DEFAULTS)
-        self.ts_cfg = section(config, "timeseries", TIMESERIES_DEFAULTS)
-        symbols = (config.get("run") or {}).get("symbols", [])
+        self.cfg = section(config, "report")
+        self.ts_cfg = section(config, "timeseries")
+        symbols = section(config, "run")["symbols"]
         self.aggregator = MinuteAggregator(symbols, int(float(self.cfg["lateness_s"]) * 1000))
         self.alerts = AlertEngine(self.cfg["alerts"], tz=self.cfg["tz"])
         exporter = make_exporter(self.ts_cfg, run_id, config.get("secrets"))

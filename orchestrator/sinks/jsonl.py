@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class JsonlSink(Sink):
     kind = "jsonl"
 
-    def __init__(self, path: Path | str, fsync: bool = True) -> None:
+    def __init__(self, path: Path | str, *, fsync: bool) -> None:
         super().__init__()
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

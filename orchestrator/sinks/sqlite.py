@@ -41,8 +41,8 @@ def is_lock_error(exc: sqlite3.OperationalError) -> bool:
 class SqliteSink(Sink):
     kind = "sqlite"
 
-    def __init__(self, path: Path | str, busy_timeout_ms: int = 2000, lock_retries: int = 5,
-                 retry_delay_ms: int = 50, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int, lock_retries: int,
+                 retry_delay_ms: int, synchronous: str) -> None:
         super().__init__()
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

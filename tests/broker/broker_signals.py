@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.broker.config import BROKER_DEFAULTS
+from orchestrator.broker.config import broker_section
 from orchestrator.broker.core import BrokerSettings
 
 BASE_TS_MS = 1_763_700_000_000
@@ -22,5 +22,4 @@ def make_signal(agg_id: int, ts_ms: int | None = None, symbol: str = "BTCUSDT",
 
 
 def settings(**overrides) -> BrokerSettings:
-    section = {**BROKER_DEFAULTS, **overrides}
-    return BrokerSettings.from_config(section)
+    return BrokerSettings.from_config(broker_section({"broker": overrides}))

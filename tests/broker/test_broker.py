@@ -10,12 +10,12 @@ from evidence.outbox import scan_ready
 from orchestrator.broker.core import Broker, client_order_id
 from orchestrator.broker.executor import PaperExecutor
 from orchestrator.broker.retry import RetryPolicy
-from orchestrator.outbox import Outbox
 from tests.broker.broker_signals import BASE_TS_MS, make_signal, settings
+from tests.outbox.contract_events import make_outbox
 
 
 def _broker(root: Path, **overrides) -> Broker:
-    return Broker(settings(**overrides), Outbox(root), sleep=lambda _s: None)
+    return Broker(settings(**overrides), make_outbox(root), sleep=lambda _s: None)
 
 
 def _by_event(root: Path) -> dict[str, list[dict]]:

@@ -1,6 +1,13 @@
-"""A valid executor_contract/v1 event for outbox tests (shared by the crash writer)."""
+"""A valid executor_contract/v1 event for outbox tests (shared by the crash writer), and an
+outbox with the configured settings."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config import section
+from orchestrator.outbox import Outbox, outbox_settings
 
 BASE_TS_MS = 1_763_700_000_000  # a minute boundary: 2025-11-21T04:40:00Z
 
@@ -20,3 +27,8 @@ def make_event(seq: int, ts_ms: int) -> dict:
 
 def seq_of(event: dict) -> int:
     return int(event["client_order_id"][1:])
+
+
+def make_outbox(root: Path | str, **overrides: Any) -> Outbox:
+    """An Outbox with config/defaults.yaml's `outbox` settings, `overrides` on top."""
+    return Outbox(root, **{**outbox_settings(section({}, "outbox")), **overrides})

@@ -9,15 +9,13 @@ import os
 import sys
 import time
 
-from contract_events import BASE_TS_MS, make_event
-
-from orchestrator.outbox import Outbox
+from contract_events import BASE_TS_MS, make_event, make_outbox
 
 
 def main() -> None:
     root, progress, fsync_every, max_bytes = sys.argv[1:5]
     fd = os.open(progress, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    outbox = Outbox(root, fsync_every=int(fsync_every), max_file_bytes=int(max_bytes),
+    outbox = make_outbox(root, fsync_every=int(fsync_every), max_file_bytes=int(max_bytes),
                     on_durable=lambda n: os.write(fd, f"{n}\n".encode()))
     os.write(fd, b"0\n")  # started
     seq = 0

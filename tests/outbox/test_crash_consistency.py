@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from evidence.outbox import scan_ready
-from orchestrator.outbox import Outbox
-from tests.outbox.contract_events import seq_of
+from tests.outbox.contract_events import make_outbox, seq_of
 
 WRITER = Path(__file__).with_name("crash_writer.py")
 TRIALS = 20
@@ -76,7 +75,7 @@ def test_sigkill_at_random_points_then_recovery(tmp_path: Path) -> None:
         durable = _durable_count(progress)
         before = _assert_ready_whole_and_valid(root, validate=False)  # visible at crash time
         torn = trial % 2 == 1 and _tear_unsynced_tail(root, durable)
-        recovery = Outbox(root).recovery
+        recovery = make_outbox(root).recovery
         assert recovery.torn_lines == int(torn)
         torn_seen += recovery.torn_lines
         after = _assert_ready_whole_and_valid(root)
@@ -85,7 +84,7 @@ def test_sigkill_at_random_points_then_recovery(tmp_path: Path) -> None:
         # Events are appended in order, so what survives is a prefix 0..n-1 with n >= durable.
         assert after == list(range(len(after))), f"gap after recovery, seed={seed} t={trial}"
         assert len(after) >= durable, f"lost fsynced events, seed={seed} trial={trial}"
-        assert Outbox(root).recovery.files == 0  # a second start publishes nothing again
+        assert make_outbox(root).recovery.files == 0  # a second start publishes nothing again
         assert _assert_ready_whole_and_valid(root, validate=False) == after
     assert torn_seen > 0, "no trial exercised a torn tail"
     print(f"seed={seed} torn lines dropped over {TRIALS} trials: {torn_seen}")

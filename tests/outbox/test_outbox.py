@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from evidence.outbox import scan_ready
-from orchestrator.outbox import MINUTE_MS, Outbox, OutboxError
-from tests.outbox.contract_events import BASE_TS_MS, make_event, seq_of
+from orchestrator.outbox import MINUTE_MS, OutboxError
+from tests.outbox.contract_events import BASE_TS_MS, make_event, make_outbox, seq_of
 
 
 @pytest.mark.slow  # validating 10 000 lines against the schema takes ~5 s
 def test_10k_events_each_in_ready_exactly_once(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path, fsync_every=100, max_file_bytes=256 * 1024)
+    outbox = make_outbox(tmp_path, fsync_every=100, max_file_bytes=256 * 1024)
     for seq in range(10_000):
         outbox.append(make_event(seq, BASE_TS_MS + seq * 10))  # ~100 s of event time
     outbox.flush()
@@ -29,18 +29,18 @@ def test_10k_events_each_in_ready_exactly_once(tmp_path: Path) -> None:
 
 def test_fsync_every_n_appends_and_before_publishing(tmp_path: Path) -> None:
     durable: list[int] = []
-    outbox = Outbox(tmp_path, fsync_every=10, on_durable=durable.append)
+    outbox = make_outbox(tmp_path, fsync_every=10, on_durable=durable.append)
     for seq in range(25):
         outbox.append(make_event(seq, BASE_TS_MS))
     assert durable == [10, 20] and outbox.stats.fsyncs == 2
     outbox.flush()
     assert durable == [10, 20, 25]  # the last 5 are fsynced before the rename
     with pytest.raises(ValueError, match="fsync_every"):
-        Outbox(tmp_path / "x", fsync_every=0)
+        make_outbox(tmp_path / "x", fsync_every=0)
 
 
 def test_rotates_when_the_minute_rolls_over(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path)
+    outbox = make_outbox(tmp_path)
     outbox.append(make_event(0, BASE_TS_MS + 1_000))
     outbox.append(make_event(1, BASE_TS_MS + 59_999))
     assert list((tmp_path / "ready").iterdir()) == []  # nothing published within a minute
@@ -54,7 +54,7 @@ def test_rotates_when_the_minute_rolls_over(tmp_path: Path) -> None:
 
 
 def test_roll_publishes_a_finished_minute_without_a_new_event(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path)
+    outbox = make_outbox(tmp_path)
     outbox.append(make_event(0, BASE_TS_MS + 5_000))
     outbox.roll(BASE_TS_MS + 59_999)
     assert list((tmp_path / "ready").iterdir()) == []
@@ -64,7 +64,7 @@ def test_roll_publishes_a_finished_minute_without_a_new_event(tmp_path: Path) ->
 
 
 def test_rotates_at_the_size_threshold(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path, max_file_bytes=10_000)
+    outbox = make_outbox(tmp_path, max_file_bytes=10_000)
     for seq in range(100):
         outbox.append(make_event(seq, BASE_TS_MS))
     outbox.close()
@@ -85,7 +85,7 @@ def test_a_rename_that_fails_twice_then_succeeds(tmp_path: Path,
             raise PermissionError(13, "sharing violation (injected)", str(src))
         return real_replace(src, dst)
 
-    outbox = Outbox(tmp_path, rename_delay_s=0.001)
+    outbox = make_outbox(tmp_path, rename_delay_s=0.001)
     monkeypatch.setattr(os, "replace", flaky_replace)
     for seq in range(10):
         outbox.append(make_event(seq, BASE_TS_MS))
@@ -105,7 +105,7 @@ def test_a_rename_that_keeps_failing_stays_pending_then_publishes(
             raise PermissionError(13, "sharing violation (injected)", str(src))
         return real_replace(src, dst)
 
-    outbox = Outbox(tmp_path, rename_attempts=2, rename_delay_s=0.001)
+    outbox = make_outbox(tmp_path, rename_attempts=2, rename_delay_s=0.001)
     monkeypatch.setattr(os, "replace", broken_replace)
     outbox.append(make_event(0, BASE_TS_MS))
     outbox.flush()
@@ -120,14 +120,14 @@ def test_a_rename_that_keeps_failing_stays_pending_then_publishes(
 def test_close_raises_when_a_file_cannot_be_published(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     real_replace = os.replace
-    outbox = Outbox(tmp_path, rename_attempts=1)
+    outbox = make_outbox(tmp_path, rename_attempts=1)
     monkeypatch.setattr(os, "replace", lambda s, d: (_ for _ in ()).throw(PermissionError(13, "x"))
                         if str(d).endswith(".jsonl") else real_replace(s, d))
     outbox.append(make_event(0, BASE_TS_MS))
     with pytest.raises(OutboxError, match="stay in"):
         outbox.close()
     monkeypatch.setattr(os, "replace", real_replace)
-    recovered = Outbox(tmp_path).recovery  # the next start publishes it
+    recovered = make_outbox(tmp_path).recovery  # the next start publishes it
     assert recovered.published_files == 1 and recovered.events == 1
 
 
@@ -137,14 +137,14 @@ def test_recovery_publishes_complete_lines_and_drops_a_torn_tail(tmp_path: Path)
     lines = [json.dumps(make_event(s, BASE_TS_MS)) for s in range(3)]
     (spool / "exec_a.part").write_text("\n".join(lines) + "\n" + lines[0][:40])
     (spool / "exec_b.part").write_text("")
-    outbox = Outbox(tmp_path)
+    outbox = make_outbox(tmp_path)
     report = outbox.recovery
     assert (report.files, report.published_files, report.events, report.torn_lines,
             report.empty_files) == (2, 1, 3, 1, 1)
     assert list(spool.iterdir()) == []
     scan = scan_ready(tmp_path)
     assert scan.ok and sorted(seq_of(e) for e in scan.events) == [0, 1, 2]
-    assert Outbox(tmp_path).recovery.files == 0  # nothing published twice
+    assert make_outbox(tmp_path).recovery.files == 0  # nothing published twice
 
 
 def test_recovery_never_republishes_a_part_whose_twin_is_ready(tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def test_recovery_never_republishes_a_part_whose_twin_is_ready(tmp_path: Path) -
     line = json.dumps(make_event(0, BASE_TS_MS)) + "\n"
     (tmp_path / "ready" / "exec_x.jsonl").write_text(line)
     (tmp_path / "spool" / "exec_x.part").write_text(line)
-    assert Outbox(tmp_path).recovery.published_files == 0
+    assert make_outbox(tmp_path).recovery.published_files == 0
     assert len(scan_ready(tmp_path).events) == 1
 
 

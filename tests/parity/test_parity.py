@@ -9,7 +9,7 @@ import pytest
 
 from evidence.parity import compute_parity, diff_pct, write_parity
 from evidence.schemas import load_validated
-from orchestrator.sinks import JsonlSink, SqliteSink
+from orchestrator.sinks import JsonlSink, SqliteSink, jsonl_settings, sqlite_settings
 from tests.sinks.signal_rows import T0, make_row
 
 MINUTE = 60_000
@@ -27,8 +27,8 @@ def rows_over_minutes(minutes: int, per_minute: int = 40) -> list[dict]:
 
 def fill(run_dir: Path, jsonl_rows: list[dict], sqlite_rows: list[dict]) -> Path:
     sinks = run_dir / "sinks"
-    for sink, rows in ((JsonlSink(sinks / "signals.jsonl"), jsonl_rows),
-                       (SqliteSink(sinks / "signals.sqlite"), sqlite_rows)):
+    for sink, rows in ((JsonlSink(sinks / "signals.jsonl", **jsonl_settings()), jsonl_rows),
+                       (SqliteSink(sinks / "signals.sqlite", **sqlite_settings()), sqlite_rows)):
         sink.write_batch(rows)
         sink.close()
     return run_dir

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from orchestrator.config import load_config
-from orchestrator.handoff import HandoffWriter
 from pytest_soak.services import InfluxDBServer, PushgatewayServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +35,3 @@ def base_config() -> dict:
     return copy.deepcopy(load_config(ROOT / "config" / "defaults.yaml", env={}))
 
 
-@pytest.fixture
-def signals_writer(tmp_path: Path) -> Iterator[HandoffWriter]:
-    writer = HandoffWriter(tmp_path / "run" / "handoff" / "signals", fsync_every=1)
-    yield writer
-    writer.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evidence.schemas import violations
+from orchestrator.config import section
 from orchestrator.report.aggregates import MINUTE_MS, MinuteAggregate, MinuteAggregator
 from orchestrator.report.alerts import AlertEngine
 
@@ -19,6 +20,12 @@ def minute(i: int, total: int = 100, strong: int = 30, low: int = 0) -> MinuteAg
                            strong=strong, low_consistency=low, gating=gating)
 
 
+def make_engine(rules: dict | None = None) -> AlertEngine:
+    """The configured rules (config/defaults.yaml), `rules` merged over them."""
+    report = section({"report": {"alerts": rules or {}}}, "report")
+    return AlertEngine(report["alerts"], tz=report["tz"])
+
+
 def feed(engine: AlertEngine, minutes: list[MinuteAggregate], **kw) -> list[dict]:
     events = []
     for m in minutes:
@@ -31,7 +38,7 @@ def fired(engine: AlertEngine, rule: str) -> list[dict]:
 
 
 def test_no_data_fires_after_two_zero_minutes_and_resolves():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(0), minute(1, total=0, strong=0)])
     assert fired(engine, "no_data") == []                   # one zero minute: pending only
     assert engine.states["no_data"].state == "pending"
@@ -47,7 +54,7 @@ def test_no_data_fires_after_two_zero_minutes_and_resolves():
 
 
 def test_single_zero_minute_blip_does_not_fire_the_two_minute_rule():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(0), minute(1, total=0, strong=0), minute(2),
                   minute(3, total=0, strong=0), minute(4)])
     assert fired(engine, "no_data") == []
@@ -56,7 +63,7 @@ def test_single_zero_minute_blip_does_not_fire_the_two_minute_rule():
 
 def test_gap_in_minutes_closes_as_zero_minutes_and_fires_no_data():
     agg = MinuteAggregator(["BTCUSDT"], lateness_ms=0)
-    engine = AlertEngine()
+    engine = make_engine()
     agg.add({"ts_ms": T0 + 1_000, "symbol": "BTCUSDT", "row_id": "a"})
     agg.add({"ts_ms": T0 + 4 * MINUTE_MS + 5, "symbol": "BTCUSDT", "row_id": "b"})
     closed = agg.close_ready()
@@ -69,13 +76,13 @@ def test_gap_in_minutes_closes_as_zero_minutes_and_fires_no_data():
 
 
 def test_missing_minute_in_engine_input_resets_hold():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(0, total=0, strong=0), minute(2, total=0, strong=0)])
     assert fired(engine, "no_data") == []                   # not consecutive: no hold
 
 
 def test_low_consistency_share_exactly_at_threshold_does_not_fire():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(0, low=80)])                       # 0.8 is not > 0.8
     assert fired(engine, "low_consistency") == []
     feed(engine, [minute(1, low=81)])
@@ -86,13 +93,13 @@ def test_low_consistency_share_exactly_at_threshold_does_not_fire():
 
 
 def test_low_consistency_needs_min_signals():
-    engine = AlertEngine({"low_consistency": {"min_signals": 10}})
+    engine = make_engine({"low_consistency": {"min_signals": 10}})
     feed(engine, [minute(0, total=5, strong=0, low=5)])
     assert fired(engine, "low_consistency") == []
 
 
 def test_strong_ratio_collapse_fires_and_resolves_with_frozen_baseline():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(i, strong=30) for i in range(5)])  # baseline median 0.30
     feed(engine, [minute(5, strong=15)])                    # exactly 0.5 x median: no
     assert fired(engine, "strong_ratio_collapse") == []
@@ -110,7 +117,7 @@ def test_strong_ratio_collapse_fires_and_resolves_with_frozen_baseline():
 
 
 def test_strong_ratio_collapse_ignores_thin_minutes_and_short_baseline():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(0, strong=30), minute(1, strong=30)])
     feed(engine, [minute(2, strong=0)])                     # only 2 baseline minutes
     feed(engine, [minute(3, strong=30), minute(4, total=10, strong=0)])   # < min_signals
@@ -118,7 +125,7 @@ def test_strong_ratio_collapse_ignores_thin_minutes_and_short_baseline():
 
 
 def test_export_failing_fires_after_three_minutes_and_resolves():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(0), minute(1)], export_failing=True)
     assert fired(engine, "export_failing") == []
     feed(engine, [minute(2)], export_failing=True)
@@ -129,7 +136,7 @@ def test_export_failing_fires_after_three_minutes_and_resolves():
 
 
 def test_export_failing_two_minutes_then_ok_does_not_fire():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(0), minute(1)], export_failing=True)
     feed(engine, [minute(2)], export_failing=False)
     feed(engine, [minute(3), minute(4)], export_failing=True)
@@ -137,7 +144,7 @@ def test_export_failing_two_minutes_then_ok_does_not_fire():
 
 
 def test_data_drop_fires_on_increase_and_resolves_when_it_stops():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(0), minute(1)], queue_dropped=0)
     assert fired(engine, "data_drop") == []
     feed(engine, [minute(2)], queue_dropped=7)
@@ -150,10 +157,10 @@ def test_data_drop_fires_on_increase_and_resolves_when_it_stops():
 
 
 def test_rule_fires_again_after_resolving_and_state_survives_a_restart():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(0, total=0, strong=0), minute(1, total=0, strong=0), minute(2)])
     feed(engine, [minute(3, total=0, strong=0)])
-    restored = AlertEngine()
+    restored = make_engine()
     restored.load_state(engine.state_dict())
     feed(restored, [minute(4, total=0, strong=0)])
     alerts = fired(restored, "no_data")
@@ -162,7 +169,7 @@ def test_rule_fires_again_after_resolving_and_state_survives_a_restart():
 
 
 def test_schema_rejects_a_ratio_above_one():
-    engine = AlertEngine()
+    engine = make_engine()
     feed(engine, [minute(0, low=90)])
     doc = engine.alerts()
     doc[0]["details"]["low_consistency_share"] = 1.3

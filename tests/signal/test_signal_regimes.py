@@ -14,7 +14,6 @@ from orchestrator.signal.engine import SignalEngine
 from replay_feed import generator
 
 SCHEDULE = [("normal", 420), ("choppy", 180), ("quiet", 180)]
-REGIME_BY_MINUTE = ["normal"] * 7 + ["choppy"] * 3 + ["quiet"] * 3
 
 
 @pytest.fixture(scope="module")

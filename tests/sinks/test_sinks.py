@@ -6,17 +6,25 @@ import threading
 import pytest
 
 from evidence.sinks import read_jsonl_signals, read_sqlite_signals
-from orchestrator.sinks import DualSink, JsonlSink, SinkUnavailable, SqliteSink, open_sink
+from orchestrator.sinks import (
+    DualSink,
+    JsonlSink,
+    SinkUnavailable,
+    SqliteSink,
+    jsonl_settings,
+    open_sink,
+    sqlite_settings,
+)
 from tests.sinks.signal_rows import make_row, make_rows
 
 
 def test_jsonl_round_trip_and_idempotence(tmp_path):
     path = tmp_path / "signals.jsonl"
-    sink = JsonlSink(path)
+    sink = JsonlSink(path, **jsonl_settings())
     assert sink.write_batch(make_rows(10)) == 10
     assert sink.write_batch(make_rows(10, start=5)) == 5         # 5..9 already there
     sink.close()
-    reopened = JsonlSink(path)                                    # ids rebuilt from the file
+    reopened = JsonlSink(path, **jsonl_settings())               # ids rebuilt from the file
     assert reopened.write_batch(make_rows(3)) == 0
     assert reopened.counters.duplicates_skipped == 3
     reopened.close()
@@ -27,11 +35,11 @@ def test_jsonl_round_trip_and_idempotence(tmp_path):
 
 def test_sqlite_round_trip_and_idempotence(tmp_path):
     path = tmp_path / "signals.sqlite"
-    sink = SqliteSink(path)
+    sink = SqliteSink(path, **sqlite_settings())
     assert sink.write_batch(make_rows(10)) == 10
     assert sink.write_batch(make_rows(10, start=5)) == 5
     sink.close()
-    again = SqliteSink(path)
+    again = SqliteSink(path, **sqlite_settings())
     assert again.write_batch(make_rows(3)) == 0
     again.close()
     rows, torn = read_sqlite_signals(path)
@@ -45,14 +53,14 @@ def test_sqlite_round_trip_and_idempotence(tmp_path):
 
 def test_torn_tail_is_counted_by_readers_and_cut_by_the_writer(tmp_path):
     path = tmp_path / "signals.jsonl"
-    sink = JsonlSink(path)
+    sink = JsonlSink(path, **jsonl_settings())
     sink.write_batch(make_rows(4))
     sink.close()
     with open(path, "ab") as handle:                   # what a SIGKILL mid-write leaves
         handle.write(b'{"row_id": "BTCUSDT-4", "ts_ms": 17')
     rows, torn = read_jsonl_signals(path)
     assert (len(rows), torn) == (4, 1)
-    sink = JsonlSink(path)
+    sink = JsonlSink(path, **jsonl_settings())
     assert sink.counters.torn_lines == 1
     assert sink.write_batch(make_rows(2, start=4)) == 2         # row 4 was never committed
     sink.close()
@@ -70,7 +78,8 @@ def test_garbled_middle_line_is_skipped_and_counted(tmp_path):
 
 def test_locked_sqlite_is_retried_then_reported(tmp_path):
     path = tmp_path / "signals.sqlite"
-    sink = SqliteSink(path, busy_timeout_ms=0, lock_retries=2, retry_delay_ms=10)
+    sink = SqliteSink(path, **{**sqlite_settings(), "busy_timeout_ms": 0, "lock_retries": 2,
+                                    "retry_delay_ms": 10})
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")                            # holds the write lock
     with pytest.raises(SinkUnavailable, match="stayed locked after 3 attempts"):
@@ -84,7 +93,8 @@ def test_locked_sqlite_is_retried_then_reported(tmp_path):
 
 def test_lock_released_during_retries_succeeds(tmp_path):
     path = tmp_path / "signals.sqlite"
-    sink = SqliteSink(path, busy_timeout_ms=0, lock_retries=6, retry_delay_ms=20)
+    sink = SqliteSink(path, **{**sqlite_settings(), "busy_timeout_ms": 0, "lock_retries": 6,
+                                    "retry_delay_ms": 20})
     blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")
     release = threading.Timer(0.1, lambda: blocker.execute("ROLLBACK"))

@@ -62,3 +62,14 @@ def test_the_reference_spec_renders_typed_values_and_names_bad_placeholders(tmp_
     bad.write_text("command: []\nstages: [a]\n")
     with pytest.raises(SoakUsageError, match="'command' must be a non-empty list"):
         load_pipeline_spec(bad)
+
+
+def test_a_spec_that_names_only_command_and_stages_gets_pipeline_specs_defaults(tmp_path):  # noqa: ANN001
+    from pytest_soak.pipeline_spec import PipelineSpec
+
+    minimal = tmp_path / "minimal.yaml"
+    minimal.write_text("command: [run]\nstages: [a]\n")
+    spec = load_pipeline_spec(minimal)
+    reference = PipelineSpec(name="x", command=["run"], stages=["a"], source=minimal)
+    assert (spec.stage_regex, spec.self_stop_margin_min, spec.alerts_from) == (
+        reference.stage_regex, reference.self_stop_margin_min, reference.alerts_from)

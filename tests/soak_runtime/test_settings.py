@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from pytest_soak.settings import OPTIONS, SoakSettings, SoakUsageError
+from pytest_soak.settings import OPTIONS, REPO_ROOT, RUN_OPTIONS, SoakSettings, SoakUsageError
 
 pytest_plugins = ["pytester"]
 
@@ -114,3 +116,57 @@ def test_every_threshold_option_names_a_field_of_the_checks_thresholds() -> None
     settings = SoakSettings.from_values(values)
     t = Thresholds.from_settings(settings)
     assert all(getattr(t, name) == 7 for name in names)
+
+
+def test_every_threshold_option_default_is_its_thresholds_field() -> None:
+    from pytest_soak.checks.thresholds import Thresholds
+    from pytest_soak.settings import THRESHOLD_OPTIONS
+
+    seed = Thresholds()
+    for opt in THRESHOLD_OPTIONS:
+        assert opt.default == getattr(seed, opt.name.removeprefix("soak_")), opt.name
+    # unset options leave the thresholds to the checks, so they judge with the same figures
+    settings = SoakSettings.from_values({})
+    assert settings.thresholds == {}
+    assert Thresholds.from_settings(settings) == seed
+
+
+def test_settings_built_from_no_values_carry_each_options_default() -> None:
+    s = SoakSettings.from_values({}, root=REPO_ROOT)
+    by_option = {"soak_minutes": s.minutes, "soak_speed": s.speed, "soak_sink": ",".join(s.sinks),
+                 "soak_config": str(s.pipeline_config), "soak_schedule": str(s.schedule),
+                 "soak_seed": s.seed, "soak_feed": s.feed, "soak_timeseries": s.timeseries,
+                 "soak_timeseries_url": s.timeseries_url,
+                 "soak_run_dir": str(s.run_dir.relative_to(REPO_ROOT)), "soak_keep": s.keep,
+                 "soak_health_interval_s": s.health_interval_s,
+                 "soak_sample_interval_s": s.sample_interval_s, "soak_progress_s": s.progress_s,
+                 "soak_startup_timeout_s": s.startup_timeout_s,
+                 "soak_stop_timeout_s": s.stop_timeout_s}
+    for opt in RUN_OPTIONS:
+        if opt.name in by_option:
+            assert by_option[opt.name] == opt.default, opt.name
+    assert s.mode == "replay" and set(by_option) | {"soak_mode"} == {o.name for o in RUN_OPTIONS}
+
+
+def _shown(opt) -> str:  # noqa: ANN001 - an Option
+    """An option's default as the docs' options table writes it."""
+    if isinstance(opt.default, bool):
+        return str(opt.default).lower()
+    if isinstance(opt.default, float):
+        return f"{opt.default:g}"
+    path = Path(str(opt.default))
+    return path.relative_to(REPO_ROOT).as_posix() if path.is_absolute() else str(opt.default)
+
+
+def test_the_docs_options_table_lists_every_option_with_its_default() -> None:
+    rows = {}
+    for line in (REPO_ROOT / "docs" / "soak.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`--soak-"):
+            for flag in cells[0].replace("`", "").split(","):
+                rows[flag.strip().split()[0]] = cells[1]
+    missing = [o.flag for o in OPTIONS if o.flag not in rows]
+    assert not missing, f"docs/soak.md options table lacks {missing}"
+    for opt in RUN_OPTIONS:
+        if opt.default is not None:
+            assert rows[opt.flag] == _shown(opt), (opt.flag, rows[opt.flag], _shown(opt))
