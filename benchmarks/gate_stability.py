@@ -81,7 +81,17 @@ class PipelineLoad:
                                f"{self.workdir / 'pipeline.log'}")
 
     def describe(self) -> str:
-        return f"a second reference pipeline at 1x on its own feed (seed {LOAD_SEED})"
+        """What it was, and what it did (its harvest's events handed off): a load that silently
+        died would otherwise read as a pass under load."""
+        try:
+            status = json.loads((self.workdir / "pipeline" / "status" / "harvest.json")
+                                .read_text(encoding="utf-8"))
+            events = (status.get("metrics") or {}).get("events_out")
+        except (OSError, ValueError):
+            events = None
+        alive = self.proc is not None and self.proc.poll() is None
+        return (f"a second reference pipeline at 1x on its own feed (seed {LOAD_SEED}): "
+                f"{'running' if alive else 'NOT running'}, {events} events handed off")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -177,7 +187,9 @@ def gate_run(index: int, parent: Path) -> dict[str, Any]:
     wall_s = time.monotonic() - started
     runs = sorted(p for p in soak_dir.iterdir() if (p / "dod.json").exists())
     run_dir = runs[-1] if runs else None
-    failure = None if code == 0 else first_failure(run_dir)
+    failure = None if code == 0 else (first_failure(run_dir) or {
+        "item": None, "reason": f"pytest exited {code} with every item passing; see "
+                                f"{soak_dir / 'pytest.log'}"})
     return {"metric": "gate_run", "run": index, "wall_s": round(wall_s, 1),
             "verdict": "pass" if code == 0 else "fail", "pytest_exit": code,
             "run_dir": str(run_dir or soak_dir), "first_failure": failure}
@@ -213,13 +225,14 @@ def main() -> int:
             print(json.dumps({"metric": "interrupted", "runs_done": len(results)}), flush=True)
         finally:
             _ignore_stops()
+            load_seen = load.describe()
             load.stop()
     if not results:
         return 1
     fails = sum(r["verdict"] != "pass" for r in results)
     print(json.dumps({"metric": "gate_false_fail_rate", "value": round(fails / len(results), 3),
                       "unit": "ratio", "bar": 0.0, "runs": len(results), "failed": fails,
-                      "load": load.describe(), "folder": str(parent)}))
+                      "load": load_seen, "folder": str(parent)}))
     print(json.dumps({"metric": "gate_wall_s_median",
                       "value": round(statistics.median(r["wall_s"] for r in results), 1),
                       "unit": "s", "bar": 180, "max": max(r["wall_s"] for r in results)}))
