@@ -210,7 +210,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--load", choices=sorted(LOADS), default="pipeline")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _raise_interrupt)       # a killed job cleans up like Ctrl+C
+    # a killed job cleans up like Ctrl+C; SIGINT too when started in the background (a
+    # non-interactive shell starts background jobs with SIGINT ignored)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parent = ROOT / "artifacts" / "gate_stability" / time.strftime("%Y%m%dT%H%M%S")
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="gate_stability_load_") as tmp:
