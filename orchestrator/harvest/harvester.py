@@ -21,6 +21,7 @@ from orchestrator.harvest.binance import Malformed, fetch_depth_snapshot, parse_
 from orchestrator.harvest.book_sync import BookSync
 from orchestrator.harvest.connection import ResilientConnection
 from orchestrator.harvest.counters import COUNTERS, TimedCounter
+from orchestrator.harvest.queue_depth import DepthPeaks
 from orchestrator.harvest.settings import HarvestSettings
 from orchestrator.id_ranges import AggTradeIds
 
@@ -51,6 +52,7 @@ class Harvester:
         h = settings.harvest
         self.queue_max = int(h["queue_max"])
         self.queue: deque[QueuedEvent] = deque()
+        self.depth_peaks = DepthPeaks()        # the queue's depth high-water marks, with time
         self.counters = {name: TimedCounter(int(h["timestamps_max"])) for name in COUNTERS}
         self.counter_lock = threading.Lock()
         self.timeouts_by_stream: dict[str, int] = {}      # stream -> substream timeouts flagged
@@ -251,6 +253,7 @@ class Harvester:
             self._log_once("queue_dropped", "queue full (%d): dropping events", self.queue_max)
             return
         self.queue.append(event)
+        self.depth_peaks.observe(len(self.queue), now_ms)
 
     # ---- reporting ------------------------------------------------------------------------
     def counter_sections(self) -> dict[str, dict]:

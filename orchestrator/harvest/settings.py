@@ -20,7 +20,9 @@ FEED_DEFAULTS: dict[str, Any] = {
 HARVEST_DEFAULTS: dict[str, Any] = {
     "queue_max": 50_000,            # reader -> step() queue; beyond it events are dropped+counted
     "drain_max_per_step": 5_000,
-    "drain_max_per_s": None,        # optional drain-rate cap (the soak harness's burst test)
+    # handoff appends per wall second at most (budget.py: load shedding, like an ingest rate
+    # limit); beyond it the queue fills, then drops are counted. None = no budget
+    "handoff_write_budget_per_s": None,
     "substream_silence_s": 10.0,    # a stream silent this long while its connection flows
     "connection_silence_s": 30.0,   # nothing at all this long: reconnect
     "backoff_initial_s": 0.5,

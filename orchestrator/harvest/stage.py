@@ -8,9 +8,8 @@ its own committed offset).
 
 from __future__ import annotations
 
-import time
-
 from orchestrator.handoff import HandoffWriter
+from orchestrator.harvest.budget import WriteBudget
 from orchestrator.harvest.harvester import Harvester
 from orchestrator.harvest.recorder import FrameRecorder
 from orchestrator.harvest.settings import HarvestSettings
@@ -28,24 +27,15 @@ class HarvestStage(Stage):
         self.recorder = (FrameRecorder(self.ctx.run_dir / "recordings") if h["record"] else None)
         self.harvester = Harvester(self.settings, self.writer, self.log, self.recorder)
         self.drain_max = int(h["drain_max_per_step"])
-        # optional drain-rate cap (events/s, token bucket): lets a test make a burst outrun the
-        # drain deterministically; null (the default) = no cap. The final flush is never capped.
-        self.drain_rate = h.get("drain_max_per_s")
-        self._budget, self._budget_at = float(self.drain_rate or 0), time.monotonic()
+        self.budget = WriteBudget(h.get("handoff_write_budget_per_s"))  # the final flush: none
         self.harvester.start()
 
     def step(self) -> bool:
-        limit = self.drain_max
-        if self.drain_rate:
-            now = time.monotonic()
-            self._budget = min(float(self.drain_rate),
-                               self._budget + (now - self._budget_at) * self.drain_rate)
-            self._budget_at = now
-            limit = min(limit, int(self._budget))
-            if limit <= 0:
-                return False
+        limit = self.budget.allowance(self.drain_max)
+        if limit <= 0:
+            return False
         moved = self.harvester.drain(limit)
-        self._budget -= moved
+        self.budget.spend(moved)
         return moved > 0
 
     def flush(self) -> None:
@@ -87,6 +77,9 @@ def harvester_metrics(harvester: Harvester) -> dict:
     return {**harvester.counter_sections(),
             "events_out": harvester.events_out,
             "queue_max": harvester.queue_max,
+            "queue_depth": harvester.depth_peaks.section(),
+            "handoff_write_budget_per_s": harvester.settings.harvest.get(
+                "handoff_write_budget_per_s"),
             "substream_timeouts_by_stream": harvester.stream_timeouts(),
             "aggtrade_ids": {s: dict(v) for s, v in harvester.aggtrade_ids.ids.items()},
             "books_in_sync": {s: b.synced for s, b in harvester.books.items()}}
