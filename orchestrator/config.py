@@ -133,13 +133,6 @@ def redacted(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def section(config: dict[str, Any], name: str,
-            legacy_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`config[name]` over the section's defaults from config/defaults.yaml.
-
-    `legacy_defaults` is only for orchestrator/harvest/settings.py, which still passes its own
-    copy (another branch restructures harvest; test_defaults checks the copy equals
-    config/defaults.yaml); drop the argument once it stops."""
-    if legacy_defaults is None:
-        return _merge(defaults().get(name, {}), config.get(name) or {}, (name,))
-    return _merge(copy.deepcopy(legacy_defaults), config.get(name) or {}, (name,))
+def section(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """`config[name]` over the section's defaults from config/defaults.yaml."""
+    return _merge(defaults().get(name, {}), config.get(name) or {}, (name,))

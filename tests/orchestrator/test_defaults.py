@@ -12,8 +12,6 @@ import ast
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from orchestrator.broker.config import broker_section, outbox_section
 from orchestrator.broker.core import BrokerSettings
 from orchestrator.config import DEFAULTS_FILE, defaults, load_config, section, with_defaults
@@ -25,9 +23,6 @@ from orchestrator.signal.config import SignalConfig
 from orchestrator.sinks import sink_settings
 
 REPO = Path(__file__).resolve().parents[2]
-# orchestrator/harvest is restructured on another branch: its FEED_DEFAULTS / HARVEST_DEFAULTS
-# copies go once that lands (test_harvest_defaults_equal_the_file keeps them honest till then)
-PENDING = {"orchestrator/harvest/settings.py"}
 # names that are config keys somewhere but mean something else where the scan meets them
 UNRELATED = {"level", "type", "url", "prefix", "symbols", "stages", "streams", "executor",
              "latency", "fraction", "factor", "signal", "feed", "harvest", "alerts", "sinks",
@@ -118,7 +113,7 @@ def test_no_module_keeps_its_own_copy_of_a_configured_default() -> None:
         rel = path.relative_to(REPO).as_posix()
         found = [where for name, where in _copies(ast.parse(path.read_text(encoding="utf-8")))
                  if (rel, name) not in NOT_CONFIGURED]
-        if found and rel not in PENDING:
+        if found:
             copies[rel] = found
     assert not copies, ("defaults owned by config/defaults.yaml are copied here (take them "
                         f"from the loaded config instead): {copies}")
@@ -193,7 +188,5 @@ def test_harvest_defaults_equal_the_file() -> None:
         assert {k: used[k] for k in file[name]} == file[name]
 
 
-@pytest.mark.xfail(strict=True, reason="orchestrator/harvest/settings.py falls back to "
-                   "['BTCUSDT'] without run.symbols; fixed once it reads section(config, 'run')")
 def test_harvest_symbols_default_is_the_files() -> None:
     assert list(HarvestSettings.from_config({}).symbols) == defaults()["run"]["symbols"]
