@@ -74,6 +74,28 @@ class Window:
         return self.start_ms <= t_ms <= self.end_ms + after_ms
 
 
+def expected(fault: dict, category: str) -> list[str]:
+    """The names a recorded fault expects in one category (alerts, counters, items)."""
+    return list((fault.get("expects") or {}).get(category) or [])
+
+
+def tolerated(fault: dict, category: str) -> list[str]:
+    """The names a recorded fault tolerates in one category (alerts, counters, health)."""
+    return list((fault.get("tolerates") or {}).get(category) or [])
+
+
+def excuses(fault: dict, category: str, name: str) -> bool:
+    """A fault's window excuses `name`: the fault expects or tolerates it."""
+    return name in expected(fault, category) or name in tolerated(fault, category)
+
+
+def tolerance_s(fault: dict, settle_s: float) -> float:
+    """Market seconds after a fault's window that its toleration lasts (its `for_s`, else the
+    run's settle margin)."""
+    for_s = (fault.get("tolerates") or {}).get("for_s")
+    return float(settle_s if for_s is None else for_s)
+
+
 def validate_file(run_dir: Path, rel: str, kind: str) -> FileState:
     """Read one JSON evidence file and validate it against schemas/<kind>.schema.json."""
     path = run_dir / rel
@@ -208,12 +230,13 @@ class RunEvidence:
     def faults(self) -> list[dict]:
         return list((self.observations or {}).get("faults") or [])
 
-    def windows(self, kinds: tuple[str, ...] | None = None,
+    def windows(self, excusing: tuple[str, str] | None = None,
                 confirmed_only: bool = False) -> list[Window]:
-        """Fault windows in event time (a point fault such as a kill is a zero-width window)."""
+        """Fault windows in event time (a point fault such as a kill is a zero-width window);
+        `excusing=(category, name)`: only faults that expect or tolerate that name."""
         out = []
         for fault in self.faults:
-            if kinds and fault.get("kind") not in kinds:
+            if excusing and not excuses(fault, *excusing):
                 continue
             if confirmed_only and not fault.get("effect_confirmed"):
                 continue
@@ -222,10 +245,6 @@ class RunEvidence:
                 continue
             out.append(Window(int(start), int(end if end is not None else start), fault))
         return out
-
-    def in_any_window(self, t_ms: float, after_s: float = 0,
-                      kinds: tuple[str, ...] | None = None) -> bool:
-        return any(w.contains(t_ms, after_s * 1000) for w in self.windows(kinds))
 
     # -- readers from the `evidence` package (lazy: imported only when a check needs them) --
     @cached_property
