@@ -71,6 +71,28 @@ class Window:
     fault: dict
 
 
+def expected(fault: dict, category: str) -> list[str]:
+    """The names a recorded fault expects in one category (alerts, counters, items)."""
+    return list((fault.get("expects") or {}).get(category) or [])
+
+
+def tolerated(fault: dict, category: str) -> list[str]:
+    """The names a recorded fault tolerates in one category (alerts, counters, health)."""
+    return list((fault.get("tolerates") or {}).get(category) or [])
+
+
+def excuses(fault: dict, category: str, name: str) -> bool:
+    """A fault's window excuses `name`: the fault expects or tolerates it."""
+    return name in expected(fault, category) or name in tolerated(fault, category)
+
+
+def tolerance_s(fault: dict, settle_s: float) -> float:
+    """Market seconds after a fault's window that its toleration lasts (its `for_s`, else the
+    run's settle margin)."""
+    for_s = (fault.get("tolerates") or {}).get("for_s")
+    return float(settle_s if for_s is None else for_s)
+
+
 def validate_file(run_dir: Path, rel: str, kind: str) -> FileState:
     """Read one JSON evidence file and validate it against schemas/<kind>.schema.json."""
     path = run_dir / rel
@@ -205,12 +227,13 @@ class RunEvidence:
     def faults(self) -> list[dict]:
         return list((self.observations or {}).get("faults") or [])
 
-    def windows(self, kinds: tuple[str, ...] | None = None,
+    def windows(self, excusing: tuple[str, str] | None = None,
                 confirmed_only: bool = False) -> list[Window]:
-        """Fault windows in event time (a point fault such as a kill is a zero-width window)."""
+        """Fault windows in event time (a point fault such as a kill is a zero-width window);
+        `excusing=(category, name)`: only faults that expect or tolerate that name."""
         out = []
         for fault in self.faults:
-            if kinds and fault.get("kind") not in kinds:
+            if excusing and not excuses(fault, *excusing):
                 continue
             if confirmed_only and not fault.get("effect_confirmed"):
                 continue

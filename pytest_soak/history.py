@@ -59,7 +59,9 @@ class History:
                "params": dict(fault.params), "planned_start_s": round(fault.start_s, 3),
                "planned_end_s": round(fault.end_s, 3), "started_ms": None, "ended_ms": None,
                "start_event_ms": None, "end_event_ms": None, "effect_confirmed": False,
-               "effect": {}, "expects": list(fault.expects), "error": None}
+               "effect": {}, "clock": fault.spec.clock, "applied_by": fault.spec.applied_by,
+               "expects": fault.expects.as_dict(), "tolerates": fault.tolerates.as_dict(),
+               "error": None}
         self.faults[fault.id] = rec
         return rec
 

@@ -136,4 +136,4 @@ def _state(server: FeedHttpServer) -> dict:
                              "streams": sorted(c.streams), "stalled": sorted(c.stalled),
                              "queued": c.queue.qsize()} for c in engine.clients.values()],
             "books": {s: b.last_update_id for s, b in engine.books.items()},
-            "faults_known": server.faults.known()}
+            "faults_known": server.faults.known(), **server.faults.state()}

@@ -3,7 +3,8 @@ outage, and the store, read back by the harness, holds total, strong_ratio, gati
 (one series per reason) and per_minute with the sinks' values.
 
 The failure times in run_manifest.timeseries_export.failures are wall-clock ms; each is
-matched against the store_down fault windows (wall clock) plus the settle margin scaled to
+matched against the windows (wall clock) of the faults that expect or tolerate the
+export_failing rule (a store outage), plus each one's for_s (else the settle margin) scaled to
 wall time. A Pushgateway never forgets, so its `push_time_seconds` must be fresh: the last
 push must be no older than `pushgateway_fresh_s` (market seconds) before the stop.
 """
@@ -15,7 +16,7 @@ from pytest_soak.checks.aggregates import per_symbol, sink_aggregates
 from pytest_soak.checks.store_view import store_view
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import DodItem, SubCheck
-from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence
+from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence, excuses, tolerance_s
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
 SERIES = ("total", "strong_ratio", "gating_breakdown", "per_minute")
@@ -59,11 +60,12 @@ def _errors_outside(run: RunEvidence, export: dict, obs: dict, t: Thresholds) ->
     if errors and not isinstance(failures, list):
         return failed("errors outside outage", f"{errors} export errors and no failure times "
                       "to tell them from the induced outage", errors, 0, [MANIFEST])
-    settle_ms = t.settle_s / float(obs.get("speed") or 1) * 1000
-    outages = [(f.get("started_ms"), f.get("ended_ms")) for f in run.faults
-               if f.get("kind") == "store_down" and f.get("started_ms") is not None]
+    speed = float(obs.get("speed") or 1)
+    outages = [(f["started_ms"], f.get("ended_ms"), tolerance_s(f, t.settle_s) / speed * 1000)
+               for f in run.faults
+               if excuses(f, "alerts", "export_failing") and f.get("started_ms") is not None]
     stray = [ms for ms in failures or []
-             if not any(s <= ms <= (e or s) + settle_ms for s, e in outages)]
+             if not any(s <= ms <= (e or s) + after_ms for s, e, after_ms in outages)]
     if stray:
         return failed("errors outside outage", f"{len(stray)} export error(s) outside the "
                       f"induced store outage (last error: {export.get('last_error')})",

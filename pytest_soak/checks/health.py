@@ -2,9 +2,12 @@
 
 Computed from the harness's poll log (observations.health.samples_file, one line per poll:
 {t_ms, market_s, ok, stages: {stage: healthy}}), counting only polls between the first
-all-healthy poll (start-up is not judged here) and the stop signal, and outside the fault
-windows plus a settle margin -- a stage SIGKILLed on purpose is not a health failure; one that
-stays down after the margin is. A poll that got no answer counts as unhealthy for every stage.
+all-healthy poll (start-up is not judged here) and the stop signal. A stage's polls inside the
+window (+ for_s, else the settle margin) of a fault that tolerates that stage's health are not
+counted for it -- a stage SIGKILLed on purpose is not a health failure, one that stays down
+after the margin is, and a fault excuses only the stages its kind names (pytest_soak/
+fault_kinds/: the killed stage; harvest for the feed's pause, drop and burst). A poll that got
+no answer counts as unhealthy for every stage.
 In LIVE mode the pipeline's /health applies its strict freshness window, so a stale feed shows
 here as not healthy.
 """
@@ -14,18 +17,21 @@ from __future__ import annotations
 from pytest_soak.checks._common import interrupted, need
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import DodItem, SubCheck
-from pytest_soak.evidence_loader import OBSERVATIONS, RunEvidence
+from pytest_soak.evidence_loader import OBSERVATIONS, RunEvidence, tolerance_s, tolerated
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
 STAGE_HEALTH = "stage health"
 
 
-def fault_spans_s(run: RunEvidence, settle_s: float) -> list[tuple[float, float]]:
-    """Fault windows in market seconds from the run start, each widened by the settle margin."""
+def fault_spans_s(run: RunEvidence, stage: str, settle_s: float) -> list[tuple[float, float]]:
+    """In market seconds from the run start, the windows of the faults that tolerate `stage`'s
+    health, each widened by its toleration (for_s, else the settle margin)."""
     obs = run.observations or {}
     start_ms = (obs.get("market_clock") or {}).get("start_event_ms")
     spans = []
     for fault in run.faults:
+        if stage not in tolerated(fault, "health"):
+            continue
         begin, end = fault.get("planned_start_s"), fault.get("planned_end_s")
         if start_ms is not None and fault.get("start_event_ms") is not None:
             begin = (fault["start_event_ms"] - start_ms) / 1000
@@ -33,7 +39,8 @@ def fault_spans_s(run: RunEvidence, settle_s: float) -> list[tuple[float, float]
                 end = (fault["end_event_ms"] - start_ms) / 1000
         if begin is None:
             continue
-        spans.append((float(begin), float(end if end is not None else begin) + settle_s))
+        spans.append((float(begin), float(end if end is not None else begin)
+                      + tolerance_s(fault, settle_s)))
     return spans
 
 
@@ -48,7 +55,6 @@ def check_D2(run: RunEvidence, t: Thresholds) -> ItemResult:
     polls = run.samples("health")
     if not polls:
         return unknown("D2", "the harness recorded no health polls", evidence=[rel])
-    spans = fault_spans_s(run, t.settle_s)
     stages = sorted({s for p in polls for s in (p.get("stages") or {})}
                     | set(obs["health"].get("per_stage") or {}))
     if not stages:
@@ -58,8 +64,14 @@ def check_D2(run: RunEvidence, t: Thresholds) -> ItemResult:
     if begin is None:
         return failed("D2", "the pipeline never became healthy", 0, t.health_min_pct, [rel])
     running = [p for p in polls if begin <= p.get("t_ms", 0) <= (end or float("inf"))]
-    outside = [p for p in running if not _in_spans(p.get("market_s"), spans)]
-    return combine("D2", [_stage_share(stage, outside, t, rel) for stage in stages])
+    return combine("D2", [_stage_share(stage, _outside(run, stage, running, t), t, rel)
+                          for stage in stages])
+
+
+def _outside(run: RunEvidence, stage: str, polls: list[dict], t: Thresholds) -> list[dict]:
+    """The polls that count for `stage`: outside the windows tolerating its health."""
+    spans = fault_spans_s(run, stage, t.settle_s)
+    return [p for p in polls if not _in_spans(p.get("market_s"), spans)]
 
 
 def _in_spans(market_s: float | None, spans: list[tuple[float, float]]) -> bool:
@@ -70,11 +82,12 @@ def _in_spans(market_s: float | None, spans: list[tuple[float, float]]) -> bool:
 
 def _stage_share(stage: str, polls: list[dict], t: Thresholds, rel: str) -> ItemResult:
     if not polls:
-        return unknown(STAGE_HEALTH, "no poll outside the fault windows",
+        return unknown(STAGE_HEALTH, "no poll outside the windows tolerating its health",
                        threshold=t.health_min_pct, evidence=[rel], subject=stage)
     healthy = sum(1 for p in polls if (p.get("stages") or {}).get(stage) is True)
     pct = round(healthy / len(polls) * 100, 2)
-    text = f"{stage} healthy in {pct} % of {len(polls)} polls outside fault windows"
+    text = (f"{stage} healthy in {pct} % of {len(polls)} polls outside the windows "
+            "tolerating its health")
     if pct >= t.health_min_pct:
         return passed(STAGE_HEALTH, text, pct, t.health_min_pct, [rel], subject=stage)
     return failed(STAGE_HEALTH, f"{text} (< {t.health_min_pct} %)", pct, t.health_min_pct,

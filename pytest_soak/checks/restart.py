@@ -18,7 +18,13 @@ from pytest_soak.checks._common import dig, interrupted, need, need_manifest
 from pytest_soak.checks.manifest import processes
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import DodItem, SubCheck
-from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, SOURCE_MANIFEST, RunEvidence
+from pytest_soak.evidence_loader import (
+    MANIFEST,
+    OBSERVATIONS,
+    SOURCE_MANIFEST,
+    RunEvidence,
+    expected,
+)
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
 BOTH = [OBSERVATIONS, MANIFEST]
@@ -36,7 +42,7 @@ def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
     manifest, why = need_manifest(run, "D9", SECTIONS)
     if why:
         return why
-    kills = [f for f in run.faults if f.get("kind") == "kill_stage"]
+    kills = [f for f in run.faults if "D9" in expected(f, "items")]
     if not kills:
         return unknown("D9", "the schedule killed no stage", evidence=[OBSERVATIONS])
     restarts = {r.get("fault_id"): r for r in obs["restarts"]}

@@ -9,12 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-# the report stage's rule names (schemas/manifest/alerts.schema.json)
-FIVE_ALERT_RULES = ("no_data", "low_consistency", "strong_ratio_collapse", "export_failing",
-                    "data_drop")
-# other spellings a fault schedule may use in `expects: ["alert:<name>"]`
-RULE_ALIASES = {"total_zero": "no_data", "feed_silent": "no_data", "data_dropped": "data_drop",
-                "export_failed": "export_failing"}
+from pytest_soak.fault_kinds.vocabulary import alert_rules
 
 
 @dataclass(frozen=True)
@@ -25,7 +20,8 @@ class Thresholds:
     stop_gap_s: float = 30.0
     # D2: share of the harness's polls (outside fault windows) a stage must be healthy in
     health_min_pct: float = 98.0
-    # market seconds after a fault window during which its after-effects are tolerated
+    # market seconds after a fault window during which what it tolerates stays excused, for a
+    # fault whose tolerates.for_s is null (the kinds' default; pytest_soak/fault_kinds/)
     settle_s: float = 90.0
     # D3: a rule must fire no later than this after its window ends, and resolve within
     # resolve_grace_s after the window ends. A fault's after-effect can start as the window
@@ -33,7 +29,8 @@ class Thresholds:
     # two closed minutes: up to 2 min + 1 min of minute alignment + lateness, hence 3.5 min.
     alert_fire_grace_s: float = 210.0
     alert_resolve_grace_s: float = 300.0
-    alert_rules: tuple[str, ...] = FIVE_ALERT_RULES
+    # the report stage's rule names (the schema's enum, schemas/manifest/alerts.schema.json)
+    alert_rules: tuple[str, ...] = field(default_factory=alert_rules)
     # D4: exports per closed minute; relative tolerance of store read-back vs sinks
     min_exports_per_minute: float = 1.0
     readback_tolerance: float = 1e-6

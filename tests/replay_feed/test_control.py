@@ -67,3 +67,16 @@ def test_rest_fail_makes_depth_snapshots_fail(make_feed):
     url = f"{feed.urls['rest_base']}/fapi/v1/depth?symbol=BTCUSDT&limit=5"
     assert requests.get(url, timeout=5).status_code == 503
     assert requests.get(url, timeout=5).status_code == 200
+
+
+def test_the_feed_keeps_an_account_of_its_last_burst(make_feed):
+    """The harness proves a burst from this account, even when the burst is long over."""
+    feed = make_feed(generate_seed=2, speed=1, start_on="now")
+    state = requests.get(f"{feed.urls['control_base']}/state", timeout=5).json()
+    assert state["last_burst"] is None
+    post(feed, "burst", {"factor": 40, "duration_ms": 300})
+    time.sleep(0.8)
+    burst = requests.get(f"{feed.urls['control_base']}/state", timeout=5).json()["last_burst"]
+    assert (burst["factor"], burst["rate"], burst["active"]) == (40, 40, False)
+    assert burst["delivered"] > 0
+    assert burst["end_market_ms"] - burst["start_market_ms"] > 300 * 40 * 0.5

@@ -16,6 +16,7 @@ from typing import Any
 
 from evidence.atomic import write_json_atomic
 from evidence.parity import write_parity
+from pytest_soak.fault_kinds import KINDS
 
 MINUTES = 12
 SPEED = 30.0
@@ -38,15 +39,15 @@ def wall(s: float) -> int:
     return int(W0 + s / SPEED * 1000)
 
 
-# (id, kind, target, start_s, end_s, expects)
+# (id, kind, target, start_s, end_s, params); expects/tolerates are the kinds' defaults
 FAULTS = [
-    ("drop", "drop_connections", None, 60, 60, ["reconnect_induced"]),
-    ("choppy", "regime", None, 90, 150, ["alert:low_consistency"]),
-    ("kill", "kill_stage", "signal", 180, 180, ["D9"]),
-    ("pause", "pause_feed", None, 210, 330, ["alert:total_zero"]),
-    ("quiet", "regime", None, 360, 420, ["alert:strong_ratio_collapse"]),
-    ("store", "store_down", None, 450, 570, ["alert:export_failing"]),
-    ("burst", "burst", None, 600, 600, ["alert:data_dropped"]),
+    ("drop", "drop_connections", None, 60, 60, {}),
+    ("choppy", "regime", None, 90, 150, {"regime": "choppy"}),
+    ("kill", "kill_stage", "signal", 180, 180, {}),
+    ("pause", "pause_feed", None, 210, 330, {}),
+    ("quiet", "regime", None, 360, 420, {"regime": "quiet"}),
+    ("store", "store_down", None, 450, 570, {}),
+    ("burst", "burst", None, 600, 600, {"factor": 50}),
 ]
 # rule -> (fired s, resolved s) in market seconds
 ALERTS = {"low_consistency": (120, 180), "no_data": (300, 360),
@@ -65,12 +66,21 @@ def signal_rows() -> list[dict]:
     return rows
 
 
+def fault_record(fid: str, kind: str, target: str | None, s: float, e: float,
+                 params: dict, confirmed: bool = True) -> dict:
+    """A fault as the history records it, expects/tolerates from its kind (the registry)."""
+    spec = KINDS[kind]
+    return {"id": fid, "kind": kind, "target": target, "params": params,
+            "planned_start_s": s, "planned_end_s": e, "started_ms": wall(s),
+            "ended_ms": wall(e), "start_event_ms": ev(s), "end_event_ms": ev(e),
+            "effect_confirmed": confirmed, "effect": {}, "clock": spec.clock,
+            "applied_by": spec.applied_by,
+            "expects": spec.default_expects(target, params).as_dict(),
+            "tolerates": spec.default_tolerates(target, params).as_dict(), "error": None}
+
+
 def observations() -> dict:
-    faults = [{"id": fid, "kind": kind, "target": target, "params": {},
-               "planned_start_s": s, "planned_end_s": e, "started_ms": wall(s),
-               "ended_ms": wall(e), "start_event_ms": ev(s), "end_event_ms": ev(e),
-               "effect_confirmed": True, "effect": {}, "expects": expects, "error": None}
-              for fid, kind, target, s, e, expects in FAULTS]
+    faults = [fault_record(*f) for f in FAULTS]
     series = {st: [[wall(s), 80.0 + (s % 20) * 0.01] for s in range(0, MINUTES * 60, 10)]
               for st in STAGES}
     return {

@@ -16,7 +16,7 @@ import pytest
 from pytest_soak.checks import CHECKS, Thresholds, judge, run_check
 from pytest_soak.evidence_loader import RunEvidence
 
-from .factory import MINUTES, SPEED, counter, ev, good_run, rewrite, wall, write_jsonl
+from .factory import MINUTES, SPEED, counter, ev, fault_record, good_run, rewrite, wall, write_jsonl
 
 OBS, MAN, SRC = "harness_observations.json", "run_manifest.json", "source_manifest.json"
 
@@ -84,12 +84,9 @@ def _stall(noticed_at_s: int | None, confirmed: bool = True):
     """A stalled sub-stream induced at market 630-690 s; the pipeline noticed it at
     `noticed_at_s` (None: never)."""
     def change(run_dir: Path) -> None:
-        rewrite(run_dir, OBS, lambda doc: doc["faults"].append({
-            "id": "stall", "kind": "stall_substream", "target": "ethusdt@aggTrade",
-            "params": {}, "planned_start_s": 630, "planned_end_s": 690,
-            "started_ms": wall(630), "ended_ms": wall(690), "start_event_ms": ev(630),
-            "end_event_ms": ev(690), "effect_confirmed": confirmed, "effect": {},
-            "expects": ["substream_timeout_induced"], "error": None}))
+        rewrite(run_dir, OBS, lambda doc: doc["faults"].append(fault_record(
+            "stall", "stall_substream", "ethusdt@aggTrade", 630, 690, {"sticky": True},
+            confirmed)))
         if noticed_at_s is not None:
             rewrite(run_dir, MAN, _set("harvester_metrics.substream_timeout_detected",
                                        counter(wall(noticed_at_s))))
@@ -119,7 +116,13 @@ CASES = [
     ("D3", "fail", MAN, _alert("low_consistency", "fired_at_ms", ev(700))),
     ("D3", "fail", MAN, lambda doc: doc["alerts"].pop()),
     ("D3", "fail", MAN, _alert("data_drop", "details", {"strong_ratio": 1.3})),
-    ("D3", "unknown", OBS, _fault("burst", "expects", [])),
+    # no fault expects data_drop: unknown while a fault tolerates the rule, a stray if none
+    ("D3", "unknown", OBS, lambda doc: (
+        _fault("burst", "expects", {"alerts": [], "counters": [], "items": []})(doc),
+        _fault("burst", "tolerates", {"alerts": ["data_drop"], "counters": [], "health": [],
+                                      "for_s": None})(doc))),
+    ("D3", "fail", OBS, _fault("burst", "expects", {"alerts": [], "counters": [],
+                                                     "items": []})),
     ("D3", "unknown", OBS, _fault("pause", "effect_confirmed", False)),
     ("D4", "fail", MAN, _set("timeseries_export.export_count", 3)),
     ("D4", "fail", MAN, _set("timeseries_export.failures", [wall(460), wall(700)])),

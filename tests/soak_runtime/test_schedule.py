@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_soak.faults import KINDS, check_fits, load_schedule, parse_schedule
+from pytest_soak.fault_kinds import KINDS, vocabulary
+from pytest_soak.faults import check_fits, load_schedule, parse_schedule
 from pytest_soak.settings import DEFAULT_SCHEDULE, SoakUsageError
 
 
@@ -12,9 +13,8 @@ def test_default_schedule_induces_every_condition_and_heals_by_52() -> None:
     schedule = load_schedule(DEFAULT_SCHEDULE)
     kinds = {f.kind for f in schedule.faults}
     assert kinds == set(KINDS)
-    expects = {e for f in schedule.faults for e in f.expects}
-    assert "D9" in expects
-    assert len([e for e in expects if e.startswith("alert:")]) == 5
+    assert {i for f in schedule.faults for i in f.expects.items} == {"D9"}
+    assert {r for f in schedule.faults for r in f.expects.alerts} == set(vocabulary.alert_rules())
     heal = next(f for f in schedule.faults if f.kind == "heal")
     assert heal.start_s == 52 * 60
     assert all(f.end_s <= heal.start_s for f in schedule.faults)
@@ -81,3 +81,62 @@ def test_seed_comes_from_option_then_file_then_chance() -> None:
     assert parse_schedule({"seed": 5, "faults": []}).seed == 5
     assert parse_schedule({"seed": 5, "faults": []}, seed=9).seed == 9
     assert isinstance(parse_schedule({"faults": []}).seed, int)
+
+
+@pytest.mark.parametrize("fault, where, words", [
+    ({"kind": "pause_feed", "at_s": 1, "until_s": 9, "expects": {"alerts": ["total_zero"]}},
+     "faults[0].expects.alerts[0]", ["'total_zero' is not an alert rule", "no_data"]),
+    ({"kind": "burst", "at_s": 1, "until_s": 9, "expects": {"counters": ["data_dropped"]}},
+     "faults[0].expects.counters[0]", ["not a harvester_metrics counter", "queue_dropped"]),
+    ({"kind": "burst", "at_s": 1, "until_s": 9, "tolerates": {"alerts": ["export_failed"]}},
+     "faults[0].tolerates.alerts[0]", ["'export_failed' is not an alert rule"]),
+    ({"kind": "heal", "at_s": 1, "expects": {"items": ["D99"]}},
+     "faults[0].expects.items[0]", ["not a DoD item"]),
+    ({"kind": "heal", "at_s": 1, "expects": ["alert:no_data"]},
+     "faults[0].expects", ["must be a mapping"]),
+    ({"kind": "heal", "at_s": 1, "tolerates": {"stages": ["signal"]}},
+     "faults[0].tolerates", ["unknown key", "stages"]),
+    ({"kind": "heal", "at_s": 1, "tolerates": {"for_s": "long"}},
+     "faults[0].tolerates.for_s", ["number"]),
+    ({"kind": "burst", "at_s": 1, "until_s": 9, "params": {"factor": "fast"}},
+     "faults[0].params.factor", ["must be int or float", "fast"]),
+    ({"kind": "burst", "at_s": 1, "until_s": 9, "params": {"speed": 3}},
+     "faults[0].params.speed", ["burst has no parameter", "factor"]),
+    ({"kind": "stall_substream", "target": "x", "at_s": 1, "until_s": 9,
+      "params": {"sticky": 1}}, "faults[0].params.sticky", ["must be bool"]),
+    ({"kind": "regime", "at_s": 1, "until_s": 9}, "faults[0].params.regime", ["needs"]),
+    ({"kind": "drop_connections", "at_s": 1, "params": {"mode": "slam"}},
+     "faults[0].params.mode", ["one of"]),
+    ({"kind": "store_down", "target": "x", "at_s": 1, "until_s": 9}, "faults[0].target",
+     ["takes no target"]),
+])
+def test_an_alias_unknown_name_or_bad_param_is_a_usage_error_naming_the_key(
+        fault: dict, where: str, words: list[str]) -> None:
+    with pytest.raises(SoakUsageError) as err:
+        parse_schedule({"faults": [fault]}, seed=1, source="s.yaml")
+    assert f"s.yaml: {where}:" in str(err.value)
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_a_schedule_replaces_or_extends_a_kinds_defaults() -> None:
+    base = {"kind": "pause_feed", "at_s": 1, "until_s": 9}
+    default, replaced, extended = parse_schedule({"faults": [
+        {**base, "id": "a"},
+        {**base, "id": "b", "expects": {"alerts": ["data_drop"]},
+         "tolerates": {"counters": [], "for_s": 30}},
+        {**base, "id": "c", "tolerates": {"extend": True, "alerts": ["low_consistency"]}},
+    ]}, seed=1).faults
+    kind = KINDS["pause_feed"]
+    assert default.expects == kind.expects and default.tolerates == kind.tolerates
+    assert replaced.expects.alerts == ("data_drop",)
+    assert replaced.tolerates.counters == () and replaced.tolerates.for_s == 30
+    assert replaced.tolerates.health == kind.tolerates.health     # untouched category kept
+    assert extended.tolerates.alerts == kind.tolerates.alerts + ("low_consistency",)
+
+
+def test_kill_stage_tolerates_the_health_of_the_stage_it_kills() -> None:
+    (kill,) = parse_schedule({"faults": [{"kind": "kill_stage", "target": "broker",
+                                          "at_s": 5}]}, seed=1).faults
+    assert kill.tolerates.health == ("broker",)
+    assert kill.expects.items == ("D9",)

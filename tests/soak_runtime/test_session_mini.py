@@ -22,7 +22,7 @@ from tests.soak_runtime.soak_helpers import MINI_SPEC, mini_settings
 KILL_BETA = """
 name: kill-beta
 faults:
-  - {id: kill-beta, kind: kill_stage, target: beta, at_s: 20, expects: [D9]}
+  - {id: kill-beta, kind: kill_stage, target: beta, at_s: 20}
 """
 
 

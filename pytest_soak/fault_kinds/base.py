@@ -1,0 +1,162 @@
+"""What a fault kind is: one object that says how a fault is applied, how the harness proves
+it took effect, and what it expects and tolerates.
+
+A kind (one module of this package, e.g. `kill_stage.py`, defining `KIND = KillStage()`):
+
+- `name`, `windowed` (needs `until_*`), `target` ("required" | "optional" | None);
+- `params`: name -> `Param` (type, default, choices); an unknown or wrongly typed parameter
+  is a SoakUsageError naming `faults[i].params.<name>`;
+- `clock`: "market" (the fault acts at market timestamps inside the feed; its window is event
+  time) or "wall" (it acts on processes or services; its effect plays out in wall time);
+- `applied_by`: "feed" (a control call of the replay feed, which needs a handler module of the
+  same control name in replay_feed/faults/) or "harness" (psutil, the store sidecar);
+- `start` / `confirm` / `end`: apply it, prove its effect from what the *harness* sees (a new
+  pid, the feed's own control state, a refused probe write; never the pipeline's counters),
+  undo it;
+- `expects`: what must happen because of it (alert rules that must fire, counters that must
+  move inside its window, DoD items it proves), and `tolerates`: what it may cause (alert rules
+  that may fire, counters that may move, stages whose unhealthy polls are excused) during its
+  window and `for_s` market seconds after (None: the run's --soak-settle-s). Both are defaults;
+  a schedule may replace or extend them (pytest_soak/faults.py).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_soak.faults import PlannedFault
+
+CATEGORIES_EXPECTS = ("alerts", "counters", "items")
+CATEGORIES_TOLERATES = ("alerts", "counters", "health")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a kind: its type(s) and default (None: optional, no default)."""
+
+    types: tuple[type, ...]
+    default: Any = None
+    required: bool = False
+    choices: tuple | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Expects:
+    alerts: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"alerts": list(self.alerts), "counters": list(self.counters),
+                "items": list(self.items)}
+
+
+@dataclass(frozen=True)
+class Tolerates:
+    alerts: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()
+    health: tuple[str, ...] = ()
+    for_s: float | None = None        # market s after the window; None: the run's settle_s
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"alerts": list(self.alerts), "counters": list(self.counters),
+                "health": list(self.health), "for_s": self.for_s}
+
+
+@dataclass
+class FaultContext:
+    """What fault actions may touch; any part may be None (then faults needing it fail)."""
+
+    feed: Any              # sidecars.FeedSidecar
+    store: Any             # sidecars.StoreSidecar
+    observer: Any          # observer.Observer
+    read_status: Any       # callable(stage) -> status dict | None (the pipeline's claims)
+    market_s: Any          # callable() -> market seconds since run start
+    event_ms: Any          # callable() -> feed event time (ms) or None
+    speed: float = 1.0     # the run's pacing (market seconds per wall second)
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    name: str
+    windowed: bool
+    clock: str                                 # market | wall
+    applied_by: str                            # feed | harness
+    what: str                                  # what the harness does (docs table)
+    proof: str                                 # its proof of effect (docs table)
+    target: str | None = None                  # required | optional | None
+    target_is: str = ""                        # what the target names (docs table)
+    params: dict[str, Param] = field(default_factory=dict)
+    expects: Expects = Expects()
+    tolerates: Tolerates = Tolerates()
+    heals_all: bool = False                    # the heal step: ends every active fault
+    expects_doc: str = ""                      # the docs table's words for defaults that
+    tolerates_doc: str = ""                    # depend on the target or the params
+
+    # -- defaults that depend on the planned fault (overridden by kinds that need it) ------
+    def default_expects(self, target: str | None, params: dict[str, Any]) -> Expects:
+        return self.expects
+
+    def default_tolerates(self, target: str | None, params: dict[str, Any]) -> Tolerates:
+        return self.tolerates
+
+    # -- the action ------------------------------------------------------------------------
+    def start(self, f: PlannedFault, ctx: FaultContext) -> dict[str, Any]:
+        return {}
+
+    def confirm(self, f: PlannedFault, ctx: FaultContext, state: dict) -> dict | None:
+        return {}
+
+    def end(self, f: PlannedFault, ctx: FaultContext) -> dict[str, Any]:
+        return {}
+
+    # -- what the runner records besides the fault itself ------------------------------------
+    def on_confirmed(self, f: PlannedFault, state: dict, proof: dict, history: Any,
+                     market_s: float) -> None:
+        """Called once the effect is seen."""
+
+    def on_never_confirmed(self, f: PlannedFault, state: dict, history: Any,
+                           market_s: float) -> None:
+        """Called at the run's end for a fault that started but whose effect was never seen."""
+
+
+@dataclass(frozen=True)
+class FeedFault(FaultKind):
+    """A fault the replay feed performs through its control API (`control`)."""
+
+    control: str = ""
+
+    def control_params(self, f: PlannedFault, speed: float | None = None) -> dict[str, Any]:
+        return dict(f.params)
+
+    def start(self, f: PlannedFault, ctx: FaultContext) -> dict[str, Any]:
+        if ctx.feed is None:
+            raise RuntimeError("no replay feed in this run (--soak-feed exchange)")
+        answer = ctx.feed.control(self.control, "start", self.control_params(f, ctx.speed))
+        return {"control": self.control, "answer": answer}
+
+    def confirm(self, f: PlannedFault, ctx: FaultContext, state: dict) -> dict | None:
+        return self.proof_from(f, state.get("answer") or {}, ctx.feed.state())
+
+    def proof_from(self, f: PlannedFault, answer: dict, feed_state: dict) -> dict | None:
+        """The proof of effect from the control call's answer and the feed's state."""
+        return {"answer": answer}
+
+    def end(self, f: PlannedFault, ctx: FaultContext) -> dict[str, Any]:
+        if not self.windowed or ctx.feed is None:
+            return {}
+        return {"end_answer": ctx.feed.control(self.control, "end", self.control_params(f))}
+
+
+def with_health(tolerates: Tolerates, *stages: str | None) -> Tolerates:
+    """`tolerates` with these stages' health added (None entries skipped)."""
+    extra = tuple(s for s in stages if s and s not in tolerates.health)
+    return replace(tolerates, health=tolerates.health + extra)

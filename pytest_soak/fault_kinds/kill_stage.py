@@ -1,0 +1,75 @@
+"""kill_stage: SIGKILL one stage's process (D9); the supervisor must restart it.
+
+Proof: a new pid for the stage and a healthy poll after it (gives `restart_s`), all seen by
+the harness's own observer. Tolerates the killed stage's health and reconnects (a restarted
+harvest opens its connections again). Wall clock: the restart plays out in wall seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+from pytest_soak.fault_kinds.base import (
+    Expects,
+    FaultContext,
+    FaultKind,
+    Tolerates,
+    now_ms,
+    with_health,
+)
+
+
+@dataclass(frozen=True)
+class KillStage(FaultKind):
+    def default_tolerates(self, target: str | None, params: dict[str, Any]) -> Tolerates:
+        return with_health(self.tolerates, target)
+
+    def start(self, f: Any, ctx: FaultContext) -> dict[str, Any]:
+        pid = ctx.observer.tree.stage_pids().get(f.target)
+        if pid is None:
+            raise RuntimeError(f"no live process for stage {f.target!r}")
+        proc = psutil.Process(pid)
+        proc.kill()                       # SIGKILL on POSIX, TerminateProcess on Windows
+        killed_ms = now_ms()
+        try:
+            proc.wait(timeout=5)
+            gone = True
+        except psutil.TimeoutExpired:
+            gone = False
+        return {"old_pid": pid, "signal": "SIGKILL", "killed_ms": killed_ms, "old_pid_gone": gone}
+
+    def confirm(self, f: Any, ctx: FaultContext, state: dict) -> dict | None:
+        obs = ctx.observer
+        entry = obs.pids.first_new_pid(f.target, state["old_pid"], state["killed_ms"])
+        if entry is None:
+            return None
+        healthy_ms = obs.first_healthy_after(f.target, entry["first_seen_ms"])
+        if healthy_ms is None:
+            return None
+        return {"new_pid": entry["pid"], "new_pid_seen_ms": entry["first_seen_ms"],
+                "healthy_again_ms": healthy_ms,
+                "restart_s": round((healthy_ms - state["killed_ms"]) / 1000, 3)}
+
+    def on_confirmed(self, f: Any, state: dict, proof: dict, history: Any,
+                     market_s: float) -> None:
+        history.restart({"stage": f.target, "fault_id": f.id, "killed_ms": state["killed_ms"],
+                         "old_pid": state["old_pid"], **proof}, market_s)
+
+    def on_never_confirmed(self, f: Any, state: dict, history: Any, market_s: float) -> None:
+        history.restart({"stage": f.target, "fault_id": f.id, "killed_ms": state["killed_ms"],
+                         "old_pid": state["old_pid"], "new_pid": None, "new_pid_seen_ms": None,
+                         "healthy_again_ms": None, "restart_s": None}, market_s)
+
+
+KIND = KillStage(
+    name="kill_stage", windowed=False, clock="wall", applied_by="harness", target="required",
+    target_is="stage",
+    what="SIGKILL the stage's process (found by psutil)",
+    proof="a new pid for the stage and a healthy poll after it; gives `restart_s`",
+    expects=Expects(items=("D9",)),
+    tolerates=Tolerates(counters=("reconnect_count",)),
+    tolerates_doc="reconnect_count, the killed stage's health",
+)

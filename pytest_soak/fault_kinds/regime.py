@@ -1,0 +1,43 @@
+"""regime: the generated market switches regime for the window (params.regime).
+
+Proof: the feed's state shows the regime. What it expects depends on the regime: a choppy
+market gates most signals low_consistency, a quiet one collapses the strong ratio; each may
+also move the other ratio rule (a regime changes the whole signal mix), which it tolerates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pytest_soak.fault_kinds.base import Expects, FeedFault, Param, Tolerates
+
+# regime -> the alert rule it provokes
+RULE_OF_REGIME = {"choppy": "low_consistency", "quiet": "strong_ratio_collapse"}
+
+
+@dataclass(frozen=True)
+class Regime(FeedFault):
+    def default_expects(self, target: str | None, params: dict[str, Any]) -> Expects:
+        rule = RULE_OF_REGIME.get(params.get("regime", ""))
+        return replace(self.expects, alerts=(rule,) if rule else ())
+
+    def default_tolerates(self, target: str | None, params: dict[str, Any]) -> Tolerates:
+        rule = RULE_OF_REGIME.get(params.get("regime", ""))
+        others = tuple(r for r in RULE_OF_REGIME.values() if r != rule)
+        return replace(self.tolerates, alerts=others)
+
+    def proof_from(self, f: Any, answer: dict, feed_state: dict) -> dict | None:
+        regimes = feed_state.get("regimes") or {}
+        return {"regimes": regimes} if f.params.get("regime") in regimes.values() else None
+
+
+KIND = Regime(
+    name="regime", windowed=True, clock="market", applied_by="feed", control="regime",
+    what="feed `POST /control/regime` `{\"regime\": ...}`",
+    proof="the feed's state shows the regime",
+    params={"regime": Param((str,), required=True, help="a regime of the generator"),
+            "symbol": Param((str,), help="one symbol only")},
+    expects_doc="choppy: low_consistency; quiet: strong_ratio_collapse",
+    tolerates_doc="the other of those two rules",
+)

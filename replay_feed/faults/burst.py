@@ -1,0 +1,44 @@
+"""burst: the market clock runs `factor` x faster (N x the event rate) until the end.
+
+The feed keeps a record of its last burst (`ctl.last_burst`, shown by /control/state): the
+factor and rate it applied, when, and how many events it delivered during the burst, so a
+client can prove the burst happened from the feed's own account even after a burst shorter
+than its polling interval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from replay_feed.clock import wall_ms
+from replay_feed.faults.base import FaultError
+
+
+def handle(ctl: Any, action: str, params: dict) -> dict:
+    factor = float(params.get("factor", 10)) if action == "start" else 1.0
+    if factor <= 0:
+        raise FaultError("burst factor must be > 0")
+    engine = ctl.engine
+    if not engine.clock.paced:
+        return {"note": "max speed has no clock: the feed already sends as fast as read"}
+    engine.clock.set_burst(factor)
+    if action == "start":
+        ctl.last_burst = {"factor": factor, "rate": engine.clock.rate(),
+                          "start_wall_ms": wall_ms(), "start_market_ms": engine.market_ms(),
+                          "end_wall_ms": None, "end_market_ms": None,
+                          "delivered_at_start": engine.delivered}
+    elif ctl.last_burst and ctl.last_burst["end_wall_ms"] is None:
+        ctl.last_burst.update(end_wall_ms=wall_ms(), end_market_ms=engine.market_ms(),
+                              delivered_at_end=engine.delivered)
+    return {"rate": engine.clock.rate()}
+
+
+def state(ctl: Any) -> dict:
+    """The last burst with `delivered`: events delivered during it (so far, if active)."""
+    burst = ctl.last_burst
+    if not burst:
+        return {"last_burst": None}
+    upto = burst.get("delivered_at_end", ctl.engine.delivered)
+    shown = {k: v for k, v in burst.items() if not k.startswith("delivered_at")}
+    return {"last_burst": {**shown, "active": burst["end_wall_ms"] is None,
+                           "delivered": upto - burst["delivered_at_start"]}}
