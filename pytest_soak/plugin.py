@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_soak import fixtures as soak_fixtures
+from pytest_soak import harness_record
 from pytest_soak.faults import load_schedule
 from pytest_soak.retention import prune_passed_runs
 from pytest_soak.settings import OPTIONS, SoakSettings, SoakUsageError, parse_bool, remember_seed
@@ -122,6 +123,24 @@ class SoakPlugin:
             items[:] = kept
         if any("soak_run" in getattr(i, "fixturenames", ()) for i in items):
             self._prune_earlier_runs()
+            self._sweep_dead_harnesses(config)
+
+    def _sweep_dead_harnesses(self, config: pytest.Config) -> None:
+        """A session that will soak first ends what dead harnesses left, and says so."""
+        if self.from_run:
+            return
+        guard = harness_record.guard()
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        lines = [harness_record.summary_line(r) for r in guard.swept]
+        if guard.error:
+            lines.append(f"soak: no harness record ({guard.error}): processes of this session "
+                         f"would survive a SIGKILL of pytest")
+        for line in lines:
+            if reporter is not None:
+                reporter.write_line(line)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        harness_record.close_guard()        # a clean end: the record goes, the watcher exits
 
     def _prune_earlier_runs(self) -> None:
         """Only a session that will soak, and without --soak-keep, removes earlier passing runs
