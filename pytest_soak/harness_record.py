@@ -285,7 +285,7 @@ class HarnessGuard:
 
     def _start_watcher(self) -> None:
         from pytest_soak.reaper import start_watcher
-        self.watcher = start_watcher(self.path, self.directory / f"{self.harness_id}.log")
+        self.watcher = start_watcher(self.path, self.path.with_suffix(".log"))
         self.doc["watcher"] = {"pid": self.watcher.pid,
                                "create_time": psutil.Process(self.watcher.pid).create_time()}
         self._write()
@@ -329,6 +329,9 @@ class HarnessGuard:
                     self.watcher.wait(5)
                 except subprocess.TimeoutExpired:
                     self.watcher.kill()
+            log = self.path.with_suffix(".log")
+            if log.exists() and log.stat().st_size == 0:
+                log.unlink(missing_ok=True)          # a watcher that had nothing to say
 
 
 def _cmdline(proc: psutil.Process) -> list[str]:
