@@ -136,11 +136,22 @@ def end_processes(doc: dict[str, Any], seen: dict[int, float] | None = None,
         for proc in procs:
             ended.setdefault(proc.pid, {**describe(proc), "what": whats.get(proc.pid)})
             _signal(proc, "terminate")
-        _, still = psutil.wait_procs(procs, timeout=grace_s)
+        still = _wait_gone(procs, grace_s)
         for proc in still:
             _signal(proc, "kill")
-        psutil.wait_procs(still, timeout=2)
+        _wait_gone(still, 2.0)
     return list(ended.values())
+
+
+def _wait_gone(procs: list[psutil.Process], timeout_s: float) -> list[psutil.Process]:
+    """Those still alive after `timeout_s`. A zombie counts as gone: psutil.wait_procs would
+    wait for a parent that may never reap it (a container whose init does not)."""
+    deadline = time.monotonic() + timeout_s
+    still = [p for p in procs if alive(p)]
+    while still and time.monotonic() < deadline:
+        time.sleep(0.05)
+        still = [p for p in still if alive(p)]
+    return still
 
 
 def _signal(proc: psutil.Process, how: str) -> None:

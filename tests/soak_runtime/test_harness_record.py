@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -143,7 +142,7 @@ def test_the_watcher_ends_everything_when_its_harness_is_sigkilled(tmp_path):
     try:
         time.sleep(1.2)                             # one descendant scan of the watcher
         t0 = time.monotonic()
-        harness.send_signal(signal.SIGKILL)
+        harness.kill()                              # SIGKILL: no teardown, no atexit
         harness.wait(5)
         assert wait_for(lambda: not any(hr.alive(p) for p in victims + [watcher]), 15)
         elapsed = time.monotonic() - t0

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import psutil
 import pytest
 
 from evidence.atomic import write_json_atomic
+from evidence.schemas import violations
 from pytest_soak import harness_record as hr
 from pytest_soak.procs import find_tagged, wait_for
 from tests.soak_runtime.soak_helpers import MINI_SPEC
@@ -78,7 +78,7 @@ def test_sigkill_of_pytest_mid_soak_leaves_no_process_of_the_run(tmp_path):
         assert len(victims) >= 3 + 3 + (STORE != "none")   # sidecars, supervisor + 3 stages
         [run] = record["runs"]
         t0 = time.monotonic()
-        harness.send_signal(signal.SIGKILL)                # a CI runner's timeout, the OOM killer
+        harness.kill()                        # a CI runner's timeout, the OOM killer
         harness.wait(10)
 
         def nothing_left() -> bool:
@@ -97,6 +97,13 @@ def test_sigkill_of_pytest_mid_soak_leaves_no_process_of_the_run(tmp_path):
         for proc in victims:
             if hr.alive(proc):
                 proc.kill()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        return hr.alive(psutil.Process(pid))
+    except psutil.Error:
+        return False
 
 
 def _marked(harness_id: str) -> list[int]:
@@ -133,13 +140,13 @@ def test_the_next_session_sweeps_a_dead_session_and_leaves_a_live_one_alone(tmp_
         assert peer.poll() is None and peer_child.poll() is None        # a live soak: untouched
         [obs_path] = (tmp_path / "runs").glob("*/harness_observations.json")
         obs = json.loads(obs_path.read_text())
+        assert violations(obs, "harness_observations") == []
         [swept] = obs["harness"]["earlier_harnesses_swept"]
         assert swept["harness_id"] == dead["harness_id"] and swept["ended_by"] == "this session"
         assert [e["pid"] for e in swept["ended"]] == [orphan.pid]
         # the session's own record went with its clean end; the live peer's stays
         assert sorted(p.name for p in directory.iterdir() if p.suffix == ".json") == \
             [f"{live['harness_id']}.json"]
-        assert not hr.alive(psutil.Process(obs["harness"]["watcher_pid"])) \
-            if psutil.pid_exists(obs["harness"]["watcher_pid"]) else True
+        assert wait_for(lambda: not _pid_alive(obs["harness"]["watcher_pid"]), 5)
     finally:
         end(orphan, peer, peer_child)
