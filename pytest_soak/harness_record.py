@@ -223,7 +223,7 @@ def sweep_dead(directory: Path, skip_id: str | None = None) -> list[dict[str, An
             mine = claim(path)
             if mine is not None:
                 reports.append(doc)
-                mine.unlink(missing_ok=True)
+                _forget(mine, base.removesuffix(ENDED))
             continue
         if harness_alive(doc):
             continue
@@ -231,8 +231,14 @@ def sweep_dead(directory: Path, skip_id: str | None = None) -> list[dict[str, An
         if mine is None:
             continue
         reports.append(report_of(doc, end_processes(doc), "this session"))
-        mine.unlink(missing_ok=True)
+        _forget(mine, base)
     return reports
+
+
+def _forget(claimed: Path, harness_id: str) -> None:
+    """The record (or report) is dealt with: it goes, and its watcher's log with it."""
+    claimed.unlink(missing_ok=True)
+    claimed.with_name(f"{harness_id}.log").unlink(missing_ok=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -319,10 +325,13 @@ class HarnessGuard:
         with self._lock:
             self.doc["processes"].append({"pid": popen.pid, "create_time": started,
                                           "what": what, "group_leader": group_leader})
-            if self.watcher is not None and self.watcher.poll() is not None and \
-                    self.error is None and not self.closed:
-                self._start_watcher()
-            self._write()
+            try:
+                if self.watcher is not None and self.watcher.poll() is not None and \
+                        self.error is None and not self.closed:
+                    self._start_watcher()               # somebody killed it
+                self._write()
+            except OSError as exc:
+                self.error = f"{type(exc).__name__}: {exc}"
 
     @property
     def watcher_pid(self) -> int | None:
