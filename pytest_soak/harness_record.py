@@ -367,10 +367,16 @@ _GUARD: HarnessGuard | None = None
 def guard() -> HarnessGuard:
     """This process's guard (one per harness process), started on first use."""
     global _GUARD
-    if _GUARD is None or _GUARD.closed or _GUARD.doc["harness"]["pid"] != os.getpid():
+    if not guard_running():
         _GUARD = HarnessGuard()
     _GUARD.start()
     return _GUARD
+
+
+def guard_running() -> bool:
+    """True when this process already keeps a record (a session in a session: pytester)."""
+    return _GUARD is not None and not _GUARD.closed and \
+        _GUARD.doc["harness"]["pid"] == os.getpid()
 
 
 def close_guard() -> None:

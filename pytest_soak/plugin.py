@@ -84,6 +84,7 @@ class SoakPlugin:
         self.results: list = []           # SoakResult of every run of this session
         self.runs_started = 0
         self.pruned: list[str] = []
+        self.owns_guard = False           # this session started the harness record (and closes it)
         config.pluginmanager.register(soak_fixtures, "soak-fixtures")
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -129,9 +130,10 @@ class SoakPlugin:
         """A session that will soak first ends what dead harnesses left, and says so."""
         if self.from_run:
             return
+        self.owns_guard = not harness_record.guard_running()  # else an outer session's
         guard = harness_record.guard()
         reporter = config.pluginmanager.get_plugin("terminalreporter")
-        lines = [harness_record.summary_line(r) for r in guard.swept]
+        lines = [harness_record.summary_line(r) for r in guard.swept] if self.owns_guard else []
         if guard.error:
             lines.append(f"soak: no harness record ({guard.error}): processes of this session "
                          f"would survive a SIGKILL of pytest")
@@ -140,7 +142,8 @@ class SoakPlugin:
                 reporter.write_line(line)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        harness_record.close_guard()        # a clean end: the record goes, the watcher exits
+        if self.owns_guard:
+            harness_record.close_guard()    # a clean end: the record goes, the watcher exits
 
     def _prune_earlier_runs(self) -> None:
         """Only a session that will soak, and without --soak-keep, removes earlier passing runs
