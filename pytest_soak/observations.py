@@ -32,7 +32,7 @@ def build_observations(session: Any) -> dict[str, Any]:
         "schedule_file": session.schedule.source, "interrupted": session.interrupted,
         "interrupt_reason": session.interrupt_reason,
         "harness": {"pid": os.getpid(), "max_rss_mb": _own_rss_mb(),
-                    "started_ms": started, "ended_ms": now_ms()},
+                    "started_ms": started, "ended_ms": now_ms(), **_guard(session.guard)},
         "pipeline": {
             "command": session.command, "health_url": session.health_url,
             "run_dir": str(session.run_dir),
@@ -55,6 +55,12 @@ def build_observations(session: Any) -> dict[str, Any]:
         "feed": session.feed.summary() if session.feed else None,
         "errors": list(session.history.errors),
     }
+
+
+def _guard(guard: Any) -> dict[str, Any]:
+    """Who ends this run's processes if the harness dies, and what earlier ones left."""
+    return {"harness_id": guard.harness_id, "watcher_pid": guard.watcher_pid,
+            "guard_error": guard.error, "earlier_harnesses_swept": list(guard.swept)}
 
 
 def _order(exits: list[dict], stages: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_soak import fixtures as soak_fixtures
+from pytest_soak import harness_record
 from pytest_soak.faults import load_schedule
 from pytest_soak.retention import prune_passed_runs
 from pytest_soak.settings import OPTIONS, SoakSettings, SoakUsageError, parse_bool, remember_seed
@@ -81,6 +82,7 @@ class SoakPlugin:
         self.settings = settings
         self.from_run = config.getoption("soak_from_run", None)
         self.results: list = []           # SoakResult of every run of this session
+        self.owns_guard = False           # this session started the harness record (and closes it)
         config.pluginmanager.register(soak_fixtures, "soak-fixtures")
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -120,6 +122,26 @@ class SoakPlugin:
             items[:] = kept
         if any("soak_run" in getattr(i, "fixturenames", ()) for i in items):
             self._prune_earlier_runs()
+            self._sweep_dead_harnesses(config)
+
+    def _sweep_dead_harnesses(self, config: pytest.Config) -> None:
+        """A session that will soak first ends what dead harnesses left, and says so."""
+        if self.from_run:
+            return
+        self.owns_guard = not harness_record.guard_running()  # else an outer session's
+        guard = harness_record.guard()
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        lines = [harness_record.summary_line(r) for r in guard.swept] if self.owns_guard else []
+        if guard.error:
+            lines.append(f"soak: no harness record ({guard.error}): processes of this session "
+                         f"would survive a SIGKILL of pytest")
+        for line in lines:
+            if reporter is not None:
+                reporter.write_line(line)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.owns_guard:
+            harness_record.close_guard()    # a clean end: the record goes, the watcher exits
 
     def _prune_earlier_runs(self) -> None:
         """Only a session that will soak, and without --soak-keep, removes earlier passing runs

@@ -5,6 +5,7 @@ same port, logs to a file, and read-back helpers. The plugin wraps them in fixtu
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -31,7 +32,8 @@ class _Server:
     ready_path = "/"
 
     def __init__(self, workdir: Path | str | None = None, port: int | None = None,
-                 ready_timeout_s: float = 15.0) -> None:
+                 ready_timeout_s: float = 15.0, extra_env: dict[str, str] | None = None) -> None:
+        self.extra_env = dict(extra_env or {})      # e.g. the harness's marker (harness_record)
         self._own_dir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"soak-{self.binary}-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -57,9 +59,11 @@ class _Server:
             return
         log = open(self.log_path, "ab")
         try:
+            env = self.environment()
+            if self.extra_env:
+                env = {**(env or os.environ), **self.extra_env}
             self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=self.environment(),
-                                         cwd=self.workdir)
+                                         stdin=subprocess.DEVNULL, env=env, cwd=self.workdir)
         finally:
             log.close()
         self.wait_ready()
@@ -171,15 +175,15 @@ class InfluxDBServer(_Server):
     ready_path = "/ping"
 
     def __init__(self, workdir: Path | str | None = None, port: int | None = None,
-                 rpc_port: int | None = None, ready_timeout_s: float = 20.0) -> None:
-        super().__init__(workdir, port, ready_timeout_s)
+                 rpc_port: int | None = None, ready_timeout_s: float = 20.0,
+                 extra_env: dict[str, str] | None = None) -> None:
+        super().__init__(workdir, port, ready_timeout_s, extra_env)
         self.rpc_port = rpc_port or free_port()
 
     def command(self) -> list[str]:
         return [self.binary, "run", "-config", "/dev/null"]
 
     def environment(self) -> dict[str, str]:
-        import os
         data = self.workdir / "data"
         return {**os.environ,
                 "INFLUXDB_HTTP_BIND_ADDRESS": f"127.0.0.1:{self.port}",

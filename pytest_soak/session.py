@@ -7,7 +7,9 @@ Phases (each in the history): prepare -> sidecars -> pipeline start -> healthy -
 (market time; faults; observer polling) -> stop (SIGINT to the supervisor only, so it stops
 its stages in its own order) -> orphan sweep -> store read-back -> sidecars down ->
 harness_observations.json. Any exception, Ctrl+C or SIGTERM at any point still runs the teardown:
-everything started is stopped, what exists is written, and the run is marked interrupted.
+everything started is stopped, what exists is written, and the run is marked interrupted. A
+SIGKILL leaves no teardown: every process started here carries the harness's marker and is in
+its record (harness_record), and the record's watcher (reaper) ends them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, TextIO
 
 from evidence.atomic import write_json_atomic
 from evidence.schemas import violations
+from pytest_soak import harness_record
 from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
 from pytest_soak.history import History, now_ms
@@ -86,9 +89,10 @@ class SoakSession:
         self.harness_dir.mkdir(parents=True, exist_ok=True)
         self.history = History(self.run_dir)
         self.clock = MarketClock(settings.speed)
+        self.guard = harness_record.guard()      # sweeps what dead harnesses left, once
         self.feed: FeedSidecar | None = None
         self.store = StoreSidecar(settings.timeseries, self.harness_dir / "store",
-                                  settings.timeseries_url)
+                                  settings.timeseries_url, guard=self.guard)
         self.proc = None
         self.command: list[str] = []
         self.observer: Observer | None = None
@@ -112,6 +116,7 @@ class SoakSession:
     def run(self) -> SoakResult:
         self.history.record("session_start", None, run_id=self.run_id, sink=self.sink,
                             seed=self.schedule.seed, mode=self.settings.mode)
+        self.guard.add_run(self.run_id, self.run_dir)
         failure: BaseException | None = None
         with sigterm_as_interrupt() as sigterm:
             try:
@@ -141,7 +146,7 @@ class SoakSession:
         if self.settings.feed == "replay":
             symbols = self._symbols()
             self.feed = FeedSidecar(self.run_dir, self.settings.speed, self.schedule.seed,
-                                    symbols, live=not self.settings.replay)
+                                    symbols, live=not self.settings.replay, guard=self.guard)
             self.feed.start()
             self.clock.feed = self.feed
             self.feed.on_control = self.clock.invalidate
@@ -179,11 +184,12 @@ class SoakSession:
                 yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         self.command = self.spec.render_command(values)
         env = {**os.environ, **{k: v for k, v in self.spec.render_env(values).items()},
-               RUN_MARKER: self.run_id}
+               **self.guard.env(), RUN_MARKER: self.run_id}
         env = {k: v for k, v in env.items() if v is not None}
         self.times["started_ms"] = now_ms()
         self.proc = popen_logged(self.command, self.harness_dir / "pipeline.out.log", env,
                                  cwd=Path(values["repo"]))
+        self.guard.register(self.proc, "pipeline", group_leader=os.name == "posix")
         self.history.record("pipeline_started", None, pid=self.proc.pid, command=self.command)
         tree = ProcessTree(self.proc.pid, self.spec.stage_regex)
         s = self.settings

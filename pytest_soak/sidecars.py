@@ -5,6 +5,8 @@ folder) so its pacing never competes with the harness's threads for the GIL; the
 to it only over loopback HTTP (its control API). The store is `services.PushgatewayServer` /
 `services.InfluxDBServer`, or an existing URL given with --soak-timeseries-url (then only a
 reachability precheck, and a store-down fault cannot be induced: it is reported, not faked).
+Given the harness's guard (`harness_record.HarnessGuard`), each sidecar process carries its
+marker and is registered with it, so it dies with the harness.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from pytest_soak import services
-from pytest_soak.procs import kill_tree, popen_logged, send_stop, wait_exit
+from pytest_soak.procs import POSIX, kill_tree, popen_logged, send_stop, wait_exit
+
+if TYPE_CHECKING:
+    from pytest_soak.harness_record import HarnessGuard
 
 
 class SidecarError(RuntimeError):
@@ -30,8 +35,10 @@ class FeedSidecar:
     """The local replay feed (replay_feed package) in a child process."""
 
     def __init__(self, workdir: Path, speed: float, seed: int, symbols: list[str],
-                 live: bool, start_on: str = "subscribe") -> None:
+                 live: bool, start_on: str = "subscribe",
+                 guard: HarnessGuard | None = None) -> None:
         self.workdir = workdir
+        self.guard = guard
         self.start_on = start_on          # the feed's clock starts at the first subscription
         self.speed, self.seed, self.symbols, self.live = speed, seed, symbols, live
         self.log_path = workdir / "logs" / "replay_feed.log"
@@ -52,7 +59,10 @@ class FeedSidecar:
         self.stop_file.unlink(missing_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        self.proc = popen_logged(self.command(), self.log_path, dict(os.environ))
+        env = {**os.environ, **(self.guard.env() if self.guard else {})}
+        self.proc = popen_logged(self.command(), self.log_path, env)
+        if self.guard is not None:
+            self.guard.register(self.proc, "replay_feed", group_leader=POSIX)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -112,8 +122,10 @@ class FeedSidecar:
 class StoreSidecar:
     """The time-series store the pipeline exports to: started here, or given by URL."""
 
-    def __init__(self, kind: str, workdir: Path, url: str | None = None) -> None:
+    def __init__(self, kind: str, workdir: Path, url: str | None = None,
+                 guard: HarnessGuard | None = None) -> None:
         self.kind = kind
+        self.guard = guard
         self.external_url = url
         self.server: services.PushgatewayServer | services.InfluxDBServer | None = None
         self.workdir = workdir
@@ -135,11 +147,17 @@ class StoreSidecar:
             self.precheck()
             return
         cls = services.PushgatewayServer if self.kind == "prometheus" else services.InfluxDBServer
-        self.server = cls(workdir=self.workdir)
+        self.server = cls(workdir=self.workdir,
+                          extra_env=self.guard.env() if self.guard else None)
         try:
-            self.server.start()
+            self._start_server()
         except services.ServiceError as exc:
             raise SidecarError(f"{self.kind} store: {exc}") from None
+
+    def _start_server(self) -> None:
+        self.server.start()
+        if self.guard is not None and self.server.proc is not None:
+            self.guard.register(self.server.proc, self.server.binary)
 
     def precheck(self) -> None:
         path = "/-/ready" if self.kind == "prometheus" else "/ping"
@@ -160,7 +178,7 @@ class StoreSidecar:
     def come_back(self) -> dict[str, Any]:
         if self.server is None:
             return {}
-        self.server.start()
+        self._start_server()
         return {"restarted_port": self.server.port}
 
     def refuses_writes(self) -> bool:
