@@ -57,8 +57,3 @@ def write_json_atomic(path: Path | str, doc: Any, durable: bool = True) -> None:
     """Serialise `doc` as indented JSON and write it atomically."""
     data = json.dumps(doc, indent=2, sort_keys=False, default=str).encode("utf-8") + b"\n"
     write_bytes_atomic(path, data, durable=durable)
-
-
-def read_json(path: Path | str) -> Any:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)

@@ -76,13 +76,6 @@ class Schedule:
     faults: tuple[PlannedFault, ...]
     source: str | None = None
 
-    @property
-    def last_end_s(self) -> float:
-        return max((f.end_s for f in self.faults), default=0.0)
-
-    def windows(self) -> list[tuple[str, float, float]]:
-        return [(f.id, f.start_s, f.end_s) for f in self.faults]
-
 
 def _err(source: str, where: str, text: str) -> SoakUsageError:
     return SoakUsageError(f"fault schedule {source}: {where}: {text}")

@@ -208,7 +208,3 @@ class InfluxDBServer(_Server):
                 for values in series["values"]:
                     rows.append({**tags, **dict(zip(series["columns"], values, strict=True))})
         return rows
-
-    def drop_database(self, database: str) -> None:
-        requests.post(self.url + "/query", params={"q": f'DROP DATABASE "{database}"'},
-                      timeout=10).raise_for_status()

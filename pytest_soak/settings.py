@@ -81,6 +81,8 @@ THRESHOLD_OPTIONS = (
     _threshold("restart_max_s", float, "D9: a killed stage healthy again within, s"),
     _threshold("parity_max_pct", float, "D5: JSONL vs SQLite difference, %"),
     _threshold("max_reconnects", int, "D7: reconnects not induced by the harness"),
+    _threshold("queue_depth_max_pct", float,
+               "D7: harvest's queue depth outside fault windows, % of its queue_max"),
     _threshold("settle_s", float, "market seconds after a fault window still counted as induced"),
     _threshold("alert_fire_grace_s", float,
                "D3: market seconds after its window a rule may still fire for it"),

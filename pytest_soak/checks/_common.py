@@ -84,9 +84,3 @@ def interrupted(run: RunEvidence, item: str) -> ItemResult | None:
         return unknown(item, f"run was interrupted ({why}); nothing to judge",
                        evidence=[OBSERVATIONS])
     return None
-
-
-def pct_diff(a: float, b: float) -> float:
-    """|a-b| as a percentage of the larger magnitude (0 when both are 0)."""
-    scale = max(abs(a), abs(b))
-    return 0.0 if scale == 0 else abs(a - b) / scale * 100.0

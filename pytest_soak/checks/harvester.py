@@ -1,6 +1,10 @@
 """D7 harvester SLO: queue_dropped == 0, substream_timeout_detected == false,
 reconnect_count <= 3 -- each counted outside the windows where the harness induced it -- and
-every counter a fault expects to move moved inside that fault's window.
+every counter a fault expects to move moved inside that fault's window, and the queue keeps
+its slack: harvest records its queue-depth peaks per wall-clock bucket (with the time of each
+peak), and outside the windows of faults that expect or tolerate queue_dropped no peak may
+exceed `queue_depth_max_pct` of queue_max (a drain running near its limit drops on the next
+hiccup: that is a false fail waiting to happen, so it is a failure of its own).
 
 harvest records the times of each counter's increments ({count, timestamps_ms, spans}),
 so the harness can tell its own faults from the rest. Which windows excuse which counter comes
@@ -95,6 +99,7 @@ def _by_stream(tally: Any) -> str:
 
 
 EXPECTED_MOVED = "expected counter moved"
+QUEUE_DEPTH = "queue depth peak"
 
 
 def _expected_moved(run: RunEvidence, hm: dict, t: Thresholds) -> list[ItemResult]:
@@ -128,6 +133,27 @@ def _expected_moved(run: RunEvidence, hm: dict, t: Thresholds) -> list[ItemResul
                                   "which expects it (no increment in its window)", 0, 1,
                                   evidence, subject=subject))
     return out
+
+
+def _queue_depth(run: RunEvidence, hm: dict, t: Thresholds) -> ItemResult:
+    """The normal flow keeps slack: every recorded queue-depth peak stays within
+    `queue_depth_max_pct` of queue_max, except peaks that fell in the window of a fault that
+    expects or tolerates queue_dropped (a burst's backlog fills the queue on purpose)."""
+    evidence = [MANIFEST, OBSERVATIONS]
+    record, queue_max = hm.get("queue_depth"), hm.get("queue_max")
+    if not isinstance(record, dict) or not isinstance(queue_max, int) or queue_max <= 0:
+        return unknown(QUEUE_DEPTH, "harvester_metrics has no queue_depth record (or no "
+                       "queue_max): the queue's slack cannot be judged", None, None, evidence)
+    limit = queue_max * t.queue_depth_max_pct / 100
+    judged = [(peak, at) for _start, peak, at in record.get("buckets") or []
+              if not _induced(run, int(at), "queue_dropped", t)]
+    worst = max(judged, default=(0, None))
+    text = (f"queue depth peaked at {worst[0]} outside windows tolerating queue pressure "
+            f"(limit {t.queue_depth_max_pct:g} % of queue_max {queue_max} = {limit:g})")
+    if worst[0] > limit:
+        return failed(QUEUE_DEPTH, f"{text}, at {_when(run, [(worst[1], worst[1], 1)])}",
+                      worst[0], limit, evidence)
+    return passed(QUEUE_DEPTH, text, worst[0], limit, evidence)
 
 
 def _counter(run: RunEvidence, name: str, counter: Any, allowed: int,
@@ -176,6 +202,7 @@ def check_D7(run: RunEvidence, t: Thresholds) -> ItemResult:
         _counter(run, "substream_timeout_detected", hm.get("substream_timeout_detected"), 0, t,
                  _by_stream(hm.get("substream_timeouts_by_stream"))),
         _counter(run, "reconnect_count", hm.get("reconnect_count"), t.max_reconnects, t),
+        _queue_depth(run, hm, t),
         *_expected_moved(run, hm, t),
     ]
     return combine("D7", parts)
@@ -185,9 +212,10 @@ ITEM = DodItem(
     id="D7", name="harvester SLO", title="the harvester meets its SLO outside induced faults",
     description="Queue drops, sub-stream timeouts and reconnects are counted outside the "
                 "windows of the faults that expect or tolerate them; every counter a fault "
-                "expects must move inside its window.",
+                "expects must move inside its window; outside the windows tolerating queue "
+                "pressure the queue's recorded depth stays within 25 % of its bound.",
     subchecks=(SubCheck("queue_dropped", "max"), SubCheck("substream_timeout_detected", "max"),
-               SubCheck("reconnect_count", "max"),
+               SubCheck("reconnect_count", "max"), SubCheck(QUEUE_DEPTH, "max"),
                SubCheck(EXPECTED_MOVED, "min", per="counter by fault",
                         when="a fault expects a harvester counter to move")),
     check=check_D7, evidence=(MANIFEST, OBSERVATIONS), plots=("events.png",))

@@ -39,6 +39,8 @@ class Thresholds:
     parity_max_pct: float = 0.5
     # D7
     max_reconnects: int = 3
+    # D7: the queue's recorded depth outside windows tolerating queue pressure, % of queue_max
+    queue_depth_max_pct: float = 25.0
     # D8
     max_rss_mb: float = 600.0
     max_open_files: int = 256

@@ -346,7 +346,11 @@ def harvester_metrics(ids: dict) -> dict:
     return {"events_in": counter(), "queue_dropped": counter(wall(600)),
             "reconnect_count": counter(wall(61), wall(62)),
             "substream_timeout_detected": counter(), "resync_count": counter(),
-            "malformed_count": counter(), "events_out": 1000, "aggtrade_ids": ids}
+            "malformed_count": counter(), "events_out": 1000, "aggtrade_ids": ids,
+            "queue_max": 1000,
+            # the burst (at wall 600) fills the queue; the normal flow peaks at 40
+            "queue_depth": {"bucket_ms": 1000, "peak": 1000, "peak_ms": wall(600),
+                            "buckets": [[wall(10), 40, wall(10)], [wall(600), 1000, wall(600)]]}}
 
 
 def market_records() -> list[dict]:

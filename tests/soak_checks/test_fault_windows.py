@@ -107,3 +107,32 @@ def test_an_alert_is_no_stray_only_in_a_window_tolerating_its_rule(run_dir: Path
         "tolerates"].update(alerts=["data_drop"]))
     result = run_check("D3", RunEvidence.load(run_dir, fresh=True), t)
     assert result.status == "pass", result.line()
+
+
+def _part(result, name: str):
+    return next(p for p in result.parts if p.item == name)
+
+
+def _queue_depth_buckets(*buckets: list[int]):
+    return lambda doc: doc["harvester_metrics"]["queue_depth"].update(buckets=list(buckets))
+
+
+def test_a_full_queue_inside_the_burst_window_is_excused(run_dir: Path) -> None:
+    part = _part(_d7(run_dir), "queue depth peak")
+    assert part.status == "pass" and part.value == 40, part.line()
+
+
+def test_a_queue_near_its_bound_outside_any_burst_fails_d7(run_dir: Path) -> None:
+    # 300 of 1000 at wall 100 s: no fault tolerating queue pressure covers it (> 25 %)
+    rewrite(run_dir, MAN, _queue_depth_buckets([wall(100), 300, wall(100)],
+                                                [wall(600), 1000, wall(600)]))
+    result = _d7(run_dir)
+    part = _part(result, "queue depth peak")
+    assert result.status == "fail" and part.status == "fail", result.line()
+    assert part.value == 300 and part.threshold == 250
+
+
+def test_no_queue_depth_record_is_unknown_never_a_pass(run_dir: Path) -> None:
+    rewrite(run_dir, MAN, lambda doc: doc["harvester_metrics"].pop("queue_depth"))
+    result = _d7(run_dir)
+    assert result.status == "unknown" and _part(result, "queue depth peak").status == "unknown"
