@@ -91,6 +91,16 @@ class ReplayFeed:
             return self.faults.handle(fault, action, params)
         return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout=10)
 
+    def wait_finished(self, timeout_s: float) -> bool:
+        """True once a finite source has been delivered completely."""
+        import time
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.engine.finished:
+                return True
+            time.sleep(0.05)
+        return False
+
     # ---- the loop thread ------------------------------------------------------------------
     def _run_thread(self) -> None:
         try:

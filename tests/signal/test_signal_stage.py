@@ -65,10 +65,7 @@ def stage(run_dir, spawned):
 
 
 def status(run_dir: Path) -> dict:
-    try:
-        return read_json(run_dir / "status" / "signal.json")
-    except (FileNotFoundError, ValueError):
-        return {}
+    return read_json(run_dir / "status" / "signal.json") or {}
 
 
 def wait_for_signals(run_dir: Path, at_least: int, timeout_s: float = 60) -> None:

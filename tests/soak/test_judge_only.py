@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# pytester's in-process runs drop the modules they imported from sys.modules afterwards, and
+# numpy's C core cannot be imported twice in one process: load the plotting stack first, so
+# a later test of this process can still draw
+import pytest_soak.plots  # noqa: F401
 from tests.soak_checks.factory import good_run, rewrite
 
 REPO = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ def test_the_observations_schema_lists_exactly_the_registered_kinds() -> None:
 
 def test_the_docs_table_is_the_registrys() -> None:
     docs = (ROOT / "docs" / "soak.md").read_text(encoding="utf-8")
-    assert docs_table() in docs, "regenerate with pytest_soak.fault_kinds.docs_table()"
+    assert docs_table() in docs, "run: python -m pytest_soak.generated --write"
 
 
 def test_every_feed_applied_kind_has_a_feed_handler_and_the_others_none() -> None:
