@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,3 +27,17 @@ def spawned() -> Iterator[Callable[..., subprocess.Popen]]:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def good_run_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A recorded run folder every D-item passes on (tests/soak_checks/factory.py); never
+    changed: tests change their own copy, `good_run_dir`."""
+    from tests.soak_checks.factory import good_run
+    return good_run(tmp_path_factory.mktemp("good"))
+
+
+@pytest.fixture
+def good_run_dir(good_run_template: Path, tmp_path: Path) -> Path:
+    shutil.copytree(good_run_template, tmp_path / "run")
+    return tmp_path / "run"

@@ -6,7 +6,6 @@ its DoD id, with its evidence attached; the run's parameters as the environment)
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,36 +14,25 @@ import pytest
 # numpy's C core cannot be imported twice in one process: load the plotting stack first, so
 # a later test of this process can still draw
 import pytest_soak.plots  # noqa: F401
-from tests.soak_checks.factory import good_run, rewrite
+from tests.soak_checks.factory import rewrite
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = str(REPO / "suites" / "soak")
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return good_run(tmp_path_factory.mktemp("judge"))
-
-
-@pytest.fixture
-def run_dir(template: Path, tmp_path: Path) -> Path:
-    shutil.copytree(template, tmp_path / "run")
-    return tmp_path / "run"
-
-
-def judge(pytester: pytest.Pytester, run_dir: Path, *args: str) -> pytest.RunResult:
+def judge(pytester: pytest.Pytester, good_run_dir: Path, *args: str) -> pytest.RunResult:
     # the schedule plays no part in judging an existing folder
     return pytester.runpytest_inprocess(SUITE, "-p", "no:cacheprovider", "-ra",
                                         "--soak-schedule", "none",
-                                        "--soak-from-run", str(run_dir), *args)
+                                        "--soak-from-run", str(good_run_dir), *args)
 
 
-def test_a_good_run_passes_and_fills_the_allure_results(pytester, run_dir) -> None:
+def test_a_good_run_passes_and_fills_the_allure_results(pytester, good_run_dir) -> None:
     alluredir = pytester.path / "allure"
-    result = judge(pytester, run_dir, "--alluredir", str(alluredir))
+    result = judge(pytester, good_run_dir, "--alluredir", str(alluredir))
     result.assert_outcomes(passed=12)
     result.stdout.fnmatch_lines(["*DoD verdict of unit-run: PASS*"])
-    dod = json.loads((run_dir / "dod.json").read_text())
+    dod = json.loads((good_run_dir / "dod.json").read_text())
     assert dod["verdict"] == "pass" and sorted(dod["items"]) == sorted(
         f"D{n}" for n in range(1, 13))
     results = [json.loads(p.read_text()) for p in alluredir.glob("*-result.json")]
@@ -62,32 +50,32 @@ def test_a_good_run_passes_and_fills_the_allure_results(pytester, run_dir) -> No
     assert "run_id=unit-run" in env and "sink=dual" in env
 
 
-def test_a_failed_item_ends_the_output_with_its_reason(pytester, run_dir) -> None:
-    rewrite(run_dir, "run_manifest.json", lambda m: m["resource_usage"].update(max_rss_mb=4.0))
-    result = judge(pytester, run_dir)
+def test_a_failed_item_ends_the_output_with_its_reason(pytester, good_run_dir) -> None:
+    rewrite(good_run_dir, "run_manifest.json", lambda m: m["resource_usage"].update(max_rss_mb=4.0))
+    result = judge(pytester, good_run_dir)
     assert result.ret == 1
     result.assert_outcomes(passed=11, failed=1)
     result.stdout.fnmatch_lines(["*DoD verdict of unit-run: FAIL (pipeline problem)*",
                                  "D8 fail: *manifest disagrees with the harness*",
                                  "dod.json: *"])
-    dod = json.loads((run_dir / "dod.json").read_text())
+    dod = json.loads((good_run_dir / "dod.json").read_text())
     assert (dod["verdict"], dod["failure_kind"]) == ("fail", "pipeline")
 
 
-def test_missing_observations_are_a_harness_problem_never_a_pass(pytester, run_dir) -> None:
-    (run_dir / "harness_observations.json").unlink()
-    result = judge(pytester, run_dir)
+def test_missing_observations_are_a_harness_problem_never_a_pass(pytester, good_run_dir) -> None:
+    (good_run_dir / "harness_observations.json").unlink()
+    result = judge(pytester, good_run_dir)
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) >= 8
-    dod = json.loads((run_dir / "dod.json").read_text())
+    dod = json.loads((good_run_dir / "dod.json").read_text())
     assert dod["items"]["D1"]["status"] == "unknown"
     assert dod["verdict"] == "fail"
 
 
-def test_an_unknown_item_fails_and_shows_as_broken_in_allure(pytester, run_dir) -> None:
+def test_an_unknown_item_fails_and_shows_as_broken_in_allure(pytester, good_run_dir) -> None:
     alluredir = pytester.path / "allure"
-    rewrite(run_dir, "harness_observations.json", lambda o: o.update(restarts=[]))
-    result = judge(pytester, run_dir, "--alluredir", str(alluredir))
+    rewrite(good_run_dir, "harness_observations.json", lambda o: o.update(restarts=[]))
+    result = judge(pytester, good_run_dir, "--alluredir", str(alluredir))
     result.assert_outcomes(passed=11, failed=1)
     result.stdout.fnmatch_lines(["D9 unknown: *the kill never took effect*"])
     statuses = {}
@@ -96,4 +84,4 @@ def test_an_unknown_item_fails_and_shows_as_broken_in_allure(pytester, run_dir) 
         statuses[next(lab["value"] for lab in doc["labels"] if lab["name"] == "dod")] = \
             doc["status"]
     assert statuses["D9"] == "broken" and statuses["D1"] == "passed"
-    assert json.loads((run_dir / "dod.json").read_text())["failure_kind"] == "harness"
+    assert json.loads((good_run_dir / "dod.json").read_text())["failure_kind"] == "harness"

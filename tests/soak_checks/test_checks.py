@@ -16,29 +16,17 @@ import pytest
 from pytest_soak.checks import CHECKS, Thresholds, judge, run_check
 from pytest_soak.evidence_loader import RunEvidence
 
-from .factory import MINUTES, SPEED, counter, ev, fault_record, good_run, rewrite, wall, write_jsonl
+from .factory import MINUTES, SPEED, counter, ev, fault_record, rewrite, wall, write_jsonl
 
 OBS, MAN, SRC = "harness_observations.json", "run_manifest.json", "source_manifest.json"
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return good_run(tmp_path_factory.mktemp("good"))
+def verdict(good_run_dir: Path, item: str, t: Thresholds | None = None):
+    return run_check(item, RunEvidence.load(good_run_dir, fresh=True), t or Thresholds())
 
 
-@pytest.fixture
-def run_dir(template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(template, target)
-    return target
-
-
-def verdict(run_dir: Path, item: str, t: Thresholds | None = None):
-    return run_check(item, RunEvidence.load(run_dir, fresh=True), t or Thresholds())
-
-
-def test_the_good_run_passes_every_item(run_dir: Path) -> None:
-    results = judge(RunEvidence.load(run_dir, fresh=True), Thresholds())
+def test_the_good_run_passes_every_item(good_run_dir: Path) -> None:
+    results = judge(RunEvidence.load(good_run_dir, fresh=True), Thresholds())
     assert {k: r.status for k, r in results.items()} == {k: "pass" for k in CHECKS}, \
         "\n".join(r.line() for r in results.values() if not r.ok)
 
@@ -73,8 +61,8 @@ def _fault(fid: str, key: str, value):
     return change
 
 
-def _drop_sqlite_rows(run_dir: Path) -> None:
-    conn = sqlite3.connect(run_dir / "sinks/signals.sqlite")
+def _drop_sqlite_rows(good_run_dir: Path) -> None:
+    conn = sqlite3.connect(good_run_dir / "sinks/signals.sqlite")
     conn.execute("DELETE FROM signals WHERE row_id IN ('r00003', 'r00077')")
     conn.commit()
     conn.close()
@@ -83,12 +71,12 @@ def _drop_sqlite_rows(run_dir: Path) -> None:
 def _stall(noticed_at_s: int | None, confirmed: bool = True):
     """A stalled sub-stream induced at market 630-690 s; the pipeline noticed it at
     `noticed_at_s` (None: never)."""
-    def change(run_dir: Path) -> None:
-        rewrite(run_dir, OBS, lambda doc: doc["faults"].append(fault_record(
+    def change(good_run_dir: Path) -> None:
+        rewrite(good_run_dir, OBS, lambda doc: doc["faults"].append(fault_record(
             "stall", "stall_substream", "ethusdt@aggTrade", 630, 690, {"sticky": True},
             confirmed)))
         if noticed_at_s is not None:
-            rewrite(run_dir, MAN, _set("harvester_metrics.substream_timeout_detected",
+            rewrite(good_run_dir, MAN, _set("harvester_metrics.substream_timeout_detected",
                                        counter(wall(noticed_at_s))))
     return change
 
@@ -99,7 +87,7 @@ def _rss(series_fn):
     return change
 
 
-# (item, expected status, file, mutation)  -- file None: mutation takes run_dir
+# (item, expected status, file, mutation)  -- file None: mutation takes good_run_dir
 CASES = [
     ("D1", "fail", OBS, _set("pipeline.exit_code", 1)),
     ("D1", "fail", OBS, _set("market_clock.end_event_ms", ev(300))),
@@ -206,12 +194,12 @@ CASES = [
 @pytest.mark.parametrize(("item", "status", "rel", "mutate"), CASES,
                          ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
 def test_each_check_fails_or_is_unknown_when_its_evidence_says_so(
-        run_dir: Path, item: str, status: str, rel: str | None, mutate) -> None:
+        good_run_dir: Path, item: str, status: str, rel: str | None, mutate) -> None:
     if rel is None:
-        mutate(run_dir)
+        mutate(good_run_dir)
     else:
-        rewrite(run_dir, rel, mutate)
-    result = verdict(run_dir, item)
+        rewrite(good_run_dir, rel, mutate)
+    result = verdict(good_run_dir, item)
     assert result.status == status, result.line()
     assert result.reason
     assert "crashed" not in result.reason and "strayed" not in result.reason
@@ -225,40 +213,40 @@ def test_every_item_has_a_failing_and_an_unknown_case() -> None:
                                                          "D8", "D9", "D12"}
 
 
-def test_a_schema_violation_fails_the_item_and_names_the_json_path(run_dir: Path) -> None:
-    rewrite(run_dir, MAN, _set("resource_usage.max_rss_mb", "lots"))
-    result = verdict(run_dir, "D8")
+def test_a_schema_violation_fails_the_item_and_names_the_json_path(good_run_dir: Path) -> None:
+    rewrite(good_run_dir, MAN, _set("resource_usage.max_rss_mb", "lots"))
+    result = verdict(good_run_dir, "D8")
     assert result.status == "fail"
     assert "$.resource_usage.max_rss_mb" in result.reason
     assert "run_manifest.json" in result.reason
 
 
-def test_broken_observations_make_every_harness_item_unknown(run_dir: Path) -> None:
-    (run_dir / OBS).write_text("{not json", encoding="utf-8")
+def test_broken_observations_make_every_harness_item_unknown(good_run_dir: Path) -> None:
+    (good_run_dir / OBS).write_text("{not json", encoding="utf-8")
     for item in ("D1", "D2", "D3", "D4", "D7", "D8", "D9", "D10"):
-        assert verdict(run_dir, item).status == "unknown", item
+        assert verdict(good_run_dir, item).status == "unknown", item
 
 
-def test_thresholds_come_from_the_settings(run_dir: Path) -> None:
+def test_thresholds_come_from_the_settings(good_run_dir: Path) -> None:
     strict = Thresholds.from_settings({"max_rss_mb": 50})
-    assert verdict(run_dir, "D8", strict).status == "fail"
+    assert verdict(good_run_dir, "D8", strict).status == "fail"
     assert Thresholds.from_settings(None) == Thresholds()
 
 
-def test_a_check_that_crashes_is_unknown_never_pass(run_dir: Path, monkeypatch) -> None:
+def test_a_check_that_crashes_is_unknown_never_pass(good_run_dir: Path, monkeypatch) -> None:
     def boom(run, t):
         raise KeyError("oops")
     monkeypatch.setitem(CHECKS, "D1", boom)
-    result = verdict(run_dir, "D1")
+    result = verdict(good_run_dir, "D1")
     assert result.status == "unknown" and "crashed" in result.reason
 
 
-def test_alert_times_in_iso_only_are_understood(run_dir: Path) -> None:
-    doc = json.loads((run_dir / MAN).read_text())
+def test_alert_times_in_iso_only_are_understood(good_run_dir: Path) -> None:
+    doc = json.loads((good_run_dir / MAN).read_text())
     assert all("fired_at_ms" in a for a in doc["alerts"])
 
 
-def test_an_influxdb_readback_is_compared_the_same_way(run_dir: Path) -> None:
+def test_an_influxdb_readback_is_compared_the_same_way(good_run_dir: Path) -> None:
     from .factory import signal_rows
     rows = signal_rows()
     series = {"soak_run": [], "soak_gating_breakdown": [], "soak_per_minute": []}
@@ -279,33 +267,34 @@ def test_an_influxdb_readback_is_compared_the_same_way(run_dir: Path) -> None:
     def to_influx(doc):
         doc["store"] = {"type": "influxdb", "url": "http://127.0.0.1:1", "readback_error": None,
                         "readback": {"database": "soak", "series": series}}
-    rewrite(run_dir, OBS, to_influx)
-    assert verdict(run_dir, "D4").status == "pass", verdict(run_dir, "D4").line()
+    rewrite(good_run_dir, OBS, to_influx)
+    assert verdict(good_run_dir, "D4").status == "pass", verdict(good_run_dir, "D4").line()
     series["soak_per_minute"][0]["total"] += 1
-    rewrite(run_dir, OBS, to_influx)
-    assert verdict(run_dir, "D4").status == "fail"
+    rewrite(good_run_dir, OBS, to_influx)
+    assert verdict(good_run_dir, "D4").status == "fail"
 
 
-def test_a_stray_increment_is_placed_in_time_and_stream(run_dir: Path) -> None:
+def test_a_stray_increment_is_placed_in_time_and_stream(good_run_dir: Path) -> None:
     """A D7 failure tells its reader when each stray fell (after which fault) and on which
     stream, so a failed CI run is diagnosable from its output alone."""
     def stray(doc):
         hm = doc["harvester_metrics"]
         hm["substream_timeout_detected"] = counter(wall(200), wall(210))
         hm["substream_timeouts_by_stream"] = {"btcusdt@bookTicker": 2}
-    rewrite(run_dir, MAN, stray)
-    result = verdict(run_dir, "D7")
+    rewrite(good_run_dir, MAN, stray)
+    result = verdict(good_run_dir, "D7")
     assert result.status == "fail"
     assert f"+{200 / SPEED:.1f} s" in result.reason and "btcusdt@bookTicker 2" in result.reason
 
 
-def test_the_judge_cli_writes_dod_json_and_exits_by_failure_kind(run_dir: Path, capsys) -> None:
+def test_the_judge_cli_writes_dod_json_and_exits_by_failure_kind(good_run_dir: Path,
+                                                                capsys) -> None:
     from pytest_soak.checks.judgement import main
-    assert main([str(run_dir)]) == 0
+    assert main([str(good_run_dir)]) == 0
     assert "verdict: pass" in capsys.readouterr().out
-    rewrite(run_dir, OBS, _set("pipeline.exit_code", 3))
-    assert main([str(run_dir)]) == 1
-    rewrite(run_dir, OBS, _set("restarts", []))
-    rewrite(run_dir, OBS, _set("pipeline.exit_code", 0))
-    assert main([str(run_dir)]) == 2
-    assert json.loads((run_dir / "dod.json").read_text())["failure_kind"] == "harness"
+    rewrite(good_run_dir, OBS, _set("pipeline.exit_code", 3))
+    assert main([str(good_run_dir)]) == 1
+    rewrite(good_run_dir, OBS, _set("restarts", []))
+    rewrite(good_run_dir, OBS, _set("pipeline.exit_code", 0))
+    assert main([str(good_run_dir)]) == 2
+    assert json.loads((good_run_dir / "dod.json").read_text())["failure_kind"] == "harness"

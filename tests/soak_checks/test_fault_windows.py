@@ -5,15 +5,12 @@ harvest reopens a silent connection every 30 s of a 3.5-minute pause)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from pytest_soak.checks import Thresholds, run_check
 from pytest_soak.evidence_loader import RunEvidence
 
-from .factory import counter, good_run, rewrite, wall
+from .factory import counter, rewrite, wall
 
 OBS, MAN = "harness_observations.json", "run_manifest.json"
 REPORTS = [f"reports/{sink}/summary_20270115_080100.json" for sink in ("jsonl", "sqlite")]
@@ -21,19 +18,8 @@ REPORTS = [f"reports/{sink}/summary_20270115_080100.json" for sink in ("jsonl", 
 PAUSE_RECONNECTS = [wall(280 + 15 * i) for i in range(4)]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return good_run(tmp_path_factory.mktemp("good"))
-
-
-@pytest.fixture
-def run_dir(template: Path, tmp_path: Path) -> Path:
-    shutil.copytree(template, tmp_path / "run")
-    return tmp_path / "run"
-
-
-def _d7(run_dir: Path):
-    return run_check("D7", RunEvidence.load(run_dir, fresh=True), Thresholds())
+def _d7(good_run_dir: Path):
+    return run_check("D7", RunEvidence.load(good_run_dir, fresh=True), Thresholds())
 
 
 def _tolerated_by_pause(counters: list[str]):
@@ -43,69 +29,69 @@ def _tolerated_by_pause(counters: list[str]):
     return change
 
 
-def _reconnects_in_pause(run_dir: Path) -> None:
-    rewrite(run_dir, MAN, lambda doc: doc["harvester_metrics"].update(
+def _reconnects_in_pause(good_run_dir: Path) -> None:
+    rewrite(good_run_dir, MAN, lambda doc: doc["harvester_metrics"].update(
         reconnect_count=counter(wall(61), *PAUSE_RECONNECTS)))
 
 
-def test_reconnects_in_a_pause_are_excused_because_pause_tolerates_them(run_dir: Path) -> None:
-    _reconnects_in_pause(run_dir)
-    result = _d7(run_dir)
+def test_reconnects_in_a_pause_are_excused_because_pause_tolerates_them(good_run_dir: Path) -> None:
+    _reconnects_in_pause(good_run_dir)
+    result = _d7(good_run_dir)
     assert result.status == "pass", result.line()
 
 
-def test_the_same_reconnects_fail_when_the_pause_does_not_tolerate_them(run_dir: Path) -> None:
-    _reconnects_in_pause(run_dir)
-    rewrite(run_dir, OBS, _tolerated_by_pause(["substream_timeout_detected"]))
-    result = _d7(run_dir)
+def test_the_same_reconnects_fail_when_the_pause_does_not_tolerate_them(good_run_dir: Path) -> None:
+    _reconnects_in_pause(good_run_dir)
+    rewrite(good_run_dir, OBS, _tolerated_by_pause(["substream_timeout_detected"]))
+    result = _d7(good_run_dir)
     assert result.status == "fail", result.line()
     assert "reconnect_count: 4 outside" in result.line()
 
 
-def test_a_toleration_ends_for_s_after_its_window(run_dir: Path) -> None:
+def test_a_toleration_ends_for_s_after_its_window(good_run_dir: Path) -> None:
     late = wall(330 + 20)                                # 20 market s after the pause ended
-    rewrite(run_dir, MAN, lambda doc: doc["harvester_metrics"].update(
+    rewrite(good_run_dir, MAN, lambda doc: doc["harvester_metrics"].update(
         queue_dropped=counter(wall(600), late)))
-    assert _d7(run_dir).status == "fail"                 # the pause tolerates no queue drop
-    rewrite(run_dir, OBS, _tolerated_by_pause(["queue_dropped"]))
-    assert _d7(run_dir).status == "pass"                 # for_s null: the 90 s settle
-    rewrite(run_dir, OBS, lambda doc: next(f for f in doc["faults"] if f["id"] == "pause")[
+    assert _d7(good_run_dir).status == "fail"                 # the pause tolerates no queue drop
+    rewrite(good_run_dir, OBS, _tolerated_by_pause(["queue_dropped"]))
+    assert _d7(good_run_dir).status == "pass"                 # for_s null: the 90 s settle
+    rewrite(good_run_dir, OBS, lambda doc: next(f for f in doc["faults"] if f["id"] == "pause")[
         "tolerates"].update(for_s=10))
-    assert _d7(run_dir).status == "fail"                 # 20 s > its 10 s
+    assert _d7(good_run_dir).status == "fail"                 # 20 s > its 10 s
 
 
-def test_an_expected_counter_that_never_moved_fails(run_dir: Path) -> None:
-    rewrite(run_dir, MAN, lambda doc: doc["harvester_metrics"].update(
+def test_an_expected_counter_that_never_moved_fails(good_run_dir: Path) -> None:
+    rewrite(good_run_dir, MAN, lambda doc: doc["harvester_metrics"].update(
         reconnect_count=counter()))                      # the drop expects reconnects
-    result = _d7(run_dir)
+    result = _d7(good_run_dir)
     assert result.status == "fail" and "reconnect_count by drop" in result.line()
 
 
-def test_health_is_excused_only_for_the_stages_a_fault_tolerates(run_dir: Path) -> None:
+def test_health_is_excused_only_for_the_stages_a_fault_tolerates(good_run_dir: Path) -> None:
     from .factory import health_polls, write_jsonl
     polls = health_polls()
     for poll in polls:                                  # harvest stale through the pause
         if 210 <= poll["market_s"] <= 330:
             poll["stages"]["harvest"] = False
-    write_jsonl(run_dir / "observer/health.jsonl", polls)
+    write_jsonl(good_run_dir / "observer/health.jsonl", polls)
     t = Thresholds()
-    assert run_check("D2", RunEvidence.load(run_dir, fresh=True), t).status == "pass"
-    rewrite(run_dir, OBS, lambda doc: next(f for f in doc["faults"] if f["id"] == "pause")[
+    assert run_check("D2", RunEvidence.load(good_run_dir, fresh=True), t).status == "pass"
+    rewrite(good_run_dir, OBS, lambda doc: next(f for f in doc["faults"] if f["id"] == "pause")[
         "tolerates"].update(health=["signal"]))
-    assert run_check("D2", RunEvidence.load(run_dir, fresh=True), t).status == "fail"
+    assert run_check("D2", RunEvidence.load(good_run_dir, fresh=True), t).status == "fail"
 
 
-def test_an_alert_is_no_stray_only_in_a_window_tolerating_its_rule(run_dir: Path) -> None:
+def test_an_alert_is_no_stray_only_in_a_window_tolerating_its_rule(good_run_dir: Path) -> None:
     from .factory import alert, ev
     extra = {**alert("data_drop", 300, 330), "fired_at_ms": ev(300)}   # in the pause
     for rel in (MAN, *REPORTS):
-        rewrite(run_dir, rel, lambda doc: doc["alerts"].insert(0, extra))
+        rewrite(good_run_dir, rel, lambda doc: doc["alerts"].insert(0, extra))
     t = Thresholds()
-    result = run_check("D3", RunEvidence.load(run_dir, fresh=True), t)
+    result = run_check("D3", RunEvidence.load(good_run_dir, fresh=True), t)
     assert result.status == "fail" and "no stray alerts: 1 alert" in result.line()
-    rewrite(run_dir, OBS, lambda doc: next(f for f in doc["faults"] if f["id"] == "pause")[
+    rewrite(good_run_dir, OBS, lambda doc: next(f for f in doc["faults"] if f["id"] == "pause")[
         "tolerates"].update(alerts=["data_drop"]))
-    result = run_check("D3", RunEvidence.load(run_dir, fresh=True), t)
+    result = run_check("D3", RunEvidence.load(good_run_dir, fresh=True), t)
     assert result.status == "pass", result.line()
 
 
@@ -117,22 +103,22 @@ def _queue_depth_buckets(*buckets: list[int]):
     return lambda doc: doc["harvester_metrics"]["queue_depth"].update(buckets=list(buckets))
 
 
-def test_a_full_queue_inside_the_burst_window_is_excused(run_dir: Path) -> None:
-    part = _part(_d7(run_dir), "queue depth peak")
+def test_a_full_queue_inside_the_burst_window_is_excused(good_run_dir: Path) -> None:
+    part = _part(_d7(good_run_dir), "queue depth peak")
     assert part.status == "pass" and part.value == 40, part.line()
 
 
-def test_a_queue_near_its_bound_outside_any_burst_fails_d7(run_dir: Path) -> None:
+def test_a_queue_near_its_bound_outside_any_burst_fails_d7(good_run_dir: Path) -> None:
     # 300 of 1000 at wall 100 s: no fault tolerating queue pressure covers it (> 25 %)
-    rewrite(run_dir, MAN, _queue_depth_buckets([wall(100), 300, wall(100)],
+    rewrite(good_run_dir, MAN, _queue_depth_buckets([wall(100), 300, wall(100)],
                                                 [wall(600), 1000, wall(600)]))
-    result = _d7(run_dir)
+    result = _d7(good_run_dir)
     part = _part(result, "queue depth peak")
     assert result.status == "fail" and part.status == "fail", result.line()
     assert part.value == 300 and part.threshold == 250
 
 
-def test_no_queue_depth_record_is_unknown_never_a_pass(run_dir: Path) -> None:
-    rewrite(run_dir, MAN, lambda doc: doc["harvester_metrics"].pop("queue_depth"))
-    result = _d7(run_dir)
+def test_no_queue_depth_record_is_unknown_never_a_pass(good_run_dir: Path) -> None:
+    rewrite(good_run_dir, MAN, lambda doc: doc["harvester_metrics"].pop("queue_depth"))
+    result = _d7(good_run_dir)
     assert result.status == "unknown" and _part(result, "queue depth peak").status == "unknown"
