@@ -127,6 +127,11 @@ class Observer:
         self.polling = True                # health polls stop once the stop is sent
         self.counting = False              # polls count in the summary once the run started
         self.fast_tick_s = 0.1             # pid tracking resolution; 0.05 while stopping
+        # stage -> (old pid, killed_ms, give-up monotonic time): a killed stage's return is
+        # timed by extra polls every fast tick, not by the D2 grid (10 wall s in LIVE mode,
+        # which alone would eat most of D9's 12 s); they feed `recent`, never D2's figures
+        self.recovering: dict[str, tuple[int | None, int, float]] = {}
+        self.recovery_limit_s = 60.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="soak-observer", daemon=True)
         self._http = requests.Session()
@@ -153,6 +158,8 @@ class Observer:
             mono = time.monotonic()
             try:
                 self.track_pids()
+                if self.recovering and self.polling:
+                    self.poll_recovery()
                 if self.polling and mono >= next_poll:
                     # a fixed cadence (not "interval after the last poll"), so a slow poll does
                     # not stretch the 10-market-second grid
@@ -164,7 +171,8 @@ class Observer:
             except Exception as exc:  # noqa: BLE001 - the observer must outlive a bad sample
                 self._health_f.write(json.dumps({"t_ms": now_ms(), "observer_error": repr(exc)})
                                      + "\n")
-            due = min(next_poll if self.polling else float("inf"), next_sample)
+            due = min(next_poll if self.polling else float("inf"), next_sample,
+                      mono + self.fast_tick_s if self.recovering else float("inf"))
             self._stop.wait(max(0.0, min(self.fast_tick_s, due - time.monotonic())))
 
     # --- work ------------------------------------------------------------------------------
@@ -199,6 +207,27 @@ class Observer:
         self._health_f.write(json.dumps(line) + "\n")
         self._health_f.flush()
         return poll
+
+    def watch_recovery(self, stage: str, old_pid: int | None, killed_ms: int) -> None:
+        """Poll health every fast tick until `stage` is healthy under a new pid (a kill)."""
+        with self.lock:
+            self.recovering[stage] = (old_pid, killed_ms,
+                                      time.monotonic() + self.recovery_limit_s)
+
+    def poll_recovery(self) -> None:
+        url = self.health_url()
+        if not url:
+            return
+        t_ms = now_ms()
+        poll = poll_health(self._http, url, t_ms, timeout_s=1.0)
+        with self.lock:
+            for stage, (old_pid, killed_ms, give_up) in list(self.recovering.items()):
+                healthy = poll.ok and poll.stages.get(stage) is True
+                self.recent[stage].append((t_ms, healthy))
+                new = self.pids.first_new_pid(stage, old_pid, killed_ms)
+                back = healthy and new is not None and t_ms >= new["first_seen_ms"]
+                if back or time.monotonic() > give_up:
+                    del self.recovering[stage]
 
     def sample_once(self) -> None:
         t_ms = now_ms()

@@ -1,8 +1,10 @@
 """kill_stage: SIGKILL one stage's process (D9); the supervisor must restart it.
 
 Proof: a new pid for the stage and a healthy poll after it (gives `restart_s`), all seen by
-the harness's own observer. Tolerates the killed stage's health and reconnects (a restarted
-harvest opens its connections again). Wall clock: the restart plays out in wall seconds.
+the harness's own observer, which polls the stage's health every fast tick (0.1 s) from the
+kill until it is back, so `restart_s` is not rounded up to the D2 poll grid (10 wall s at
+1x). Tolerates the killed stage's health and reconnects (a restarted harvest opens its
+connections again). Wall clock: the restart plays out in wall seconds.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class KillStage(FaultKind):
         proc = psutil.Process(pid)
         proc.kill()                       # SIGKILL on POSIX, TerminateProcess on Windows
         killed_ms = now_ms()
+        ctx.observer.watch_recovery(f.target, pid, killed_ms)
         try:
             proc.wait(timeout=5)
             gone = True

@@ -69,6 +69,24 @@ def test_a_short_soak_observes_health_resources_kill_and_shutdown(tmp_path, writ
 
 
 @pytest.mark.slow
+def test_a_killed_stage_is_timed_by_fast_polls_not_by_the_coarse_health_grid(tmp_path,
+                                                                             write_schedule):
+    # health polls every 120 market s = 6 wall s at 20x, as coarse as LIVE's 10 s grid is
+    # against D9's 12 s: the return must be seen within a fraction of that, by the recovery
+    # polls the kill starts (the grid alone would see it 0-6 s late)
+    settings = mini_settings(tmp_path, soak_minutes="3", soak_speed="20",
+                             soak_health_interval_s="120",
+                             soak_schedule=str(write_schedule(KILL_BETA)))
+    result = SoakSession(settings, "jsonl").run()
+    [restart] = result.observations["restarts"]
+    assert restart["stage"] == "beta" and restart["new_pid"] is not None
+    assert restart["healthy_again_ms"] - restart["new_pid_seen_ms"] < 1500, restart
+    assert restart["restart_s"] < 2.5, restart
+    # the recovery polls are not health polls: D2's figures are the grid's alone
+    assert result.observations["health"]["polls"] <= 2
+
+
+@pytest.mark.slow
 def test_an_orphan_is_found_by_its_marker_recorded_and_ended(tmp_path, monkeypatch):
     monkeypatch.setenv("MINI_SPAWN_ORPHAN", "gamma")
     settings = mini_settings(tmp_path, soak_minutes="0.5")
