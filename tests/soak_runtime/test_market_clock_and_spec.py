@@ -56,6 +56,7 @@ def test_the_reference_spec_renders_typed_values_and_names_bad_placeholders(tmp_
     # market-time figures in wall terms at 30x: a rate scaled up, a duration scaled down
     assert config["harvest"]["handoff_write_budget_per_s"] == pytest.approx(30.0 * 150)
     assert config["harvest"]["substream_silence_s"] == pytest.approx(60 / 30.0)
+    assert config["timeseries"]["backoff_max_s"] == pytest.approx(15 / 30.0)
     with pytest.raises(SoakUsageError, match=r"unknown placeholder\(s\) \['nope'\]"):
         render_tree({"a": "x{nope}"}, values, tmp_path / "s.yaml")
     bad = tmp_path / "bad.yaml"
