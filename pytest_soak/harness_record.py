@@ -44,7 +44,12 @@ from pytest_soak.resources import alive
 HARNESS_MARKER = "SOAK_HARNESS_ID"
 CLAIM = ".claimed-"
 ENDED = ".ended"
-TIME_TOLERANCE_S = 0.01        # psutil start times are jiffy-exact; two pids in 10 ms cannot clash
+# psutil's create_time() is the start in jiffies since boot PLUS the boot time, which the kernel
+# derives from the wall clock: a clock adjustment moves every process's create_time by whole
+# seconds. A 10 ms tolerance once judged a live harness dead 45 minutes into a LIVE soak, and
+# its watcher ended the run. 2 s covers such a shift; a pid cannot be reused by a process that
+# starts within 2 s of the first one's start (it would have to exit and the pid space wrap).
+TIME_TOLERANCE_S = 2.0
 
 
 def state_dir() -> Path:

@@ -27,6 +27,9 @@ from pytest_soak import harness_record as hr
 
 POLL_S = 0.2
 DESCENDANTS_EVERY_S = 1.0
+# the harness must look dead on this many polls in a row (0.6 s): one odd reading of the
+# process table (a start time caught mid clock adjustment) must never end a live run
+DEAD_CHECKS = 3
 
 
 def start_watcher(record: Path, log_path: Path) -> subprocess.Popen:
@@ -64,7 +67,7 @@ def watch(record: Path, poll_s: float = POLL_S) -> int:
     if doc is None:
         return 0
     seen: dict[int, float] = {}
-    mtime, last_scan = 0.0, 0.0
+    mtime, last_scan, dead_checks = 0.0, 0.0, 0
     while True:
         try:
             current = record.stat().st_mtime
@@ -72,7 +75,8 @@ def watch(record: Path, poll_s: float = POLL_S) -> int:
             return 0                               # a clean end: the harness removed it
         if current != mtime:
             doc, mtime = hr._load(record) or doc, current
-        if not hr.harness_alive(doc):
+        dead_checks = 0 if hr.harness_alive(doc) else dead_checks + 1
+        if dead_checks >= DEAD_CHECKS:
             break
         if time.monotonic() - last_scan >= DESCENDANTS_EVERY_S:
             _descendants(doc, seen)

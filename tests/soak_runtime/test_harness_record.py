@@ -199,3 +199,18 @@ def test_a_group_member_started_before_its_recorded_leader_is_not_taken(tmp_path
         assert [p.pid for p in hr.processes_of(doc)] == [leader.pid]
     finally:
         end(leader)
+
+
+def test_a_clock_adjustment_of_a_second_never_makes_a_live_harness_dead() -> None:
+    # psutil adds the boot time, derived from the wall clock, to every start time: after a
+    # clock adjustment the same live process reads a second earlier or later (a LIVE soak's
+    # watcher once ended its own live run on that)
+    import psutil
+
+    from pytest_soak import harness_record as hr
+    me = psutil.Process()
+    for shift in (-1.0, 1.0):
+        doc = {"harness": {"pid": me.pid, "create_time": me.create_time() + shift}}
+        assert hr.harness_alive(doc)
+    assert not hr.harness_alive({"harness": {"pid": me.pid,
+                                             "create_time": me.create_time() - 5}})
