@@ -171,8 +171,7 @@ class Observer:
             except Exception as exc:  # noqa: BLE001 - the observer must outlive a bad sample
                 self._health_f.write(json.dumps({"t_ms": now_ms(), "observer_error": repr(exc)})
                                      + "\n")
-            due = min(next_poll if self.polling else float("inf"), next_sample,
-                      mono + self.fast_tick_s if self.recovering else float("inf"))
+            due = min(next_poll if self.polling else float("inf"), next_sample)
             self._stop.wait(max(0.0, min(self.fast_tick_s, due - time.monotonic())))
 
     # --- work ------------------------------------------------------------------------------

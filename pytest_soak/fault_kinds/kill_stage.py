@@ -58,13 +58,17 @@ class KillStage(FaultKind):
 
     def on_confirmed(self, f: Any, state: dict, proof: dict, history: Any,
                      market_s: float) -> None:
-        history.restart({"stage": f.target, "fault_id": f.id, "killed_ms": state["killed_ms"],
-                         "old_pid": state["old_pid"], **proof}, market_s)
+        history.restart({**_the_kill(f, state), **proof}, market_s)
 
     def on_never_confirmed(self, f: Any, state: dict, history: Any, market_s: float) -> None:
-        history.restart({"stage": f.target, "fault_id": f.id, "killed_ms": state["killed_ms"],
-                         "old_pid": state["old_pid"], "new_pid": None, "new_pid_seen_ms": None,
+        history.restart({**_the_kill(f, state), "new_pid": None, "new_pid_seen_ms": None,
                          "healthy_again_ms": None, "restart_s": None}, market_s)
+
+
+def _the_kill(f: Any, state: dict) -> dict[str, Any]:
+    """What every restart record of a kill starts with."""
+    return {"stage": f.target, "fault_id": f.id, "killed_ms": state["killed_ms"],
+            "old_pid": state["old_pid"]}
 
 
 KIND = KillStage(
