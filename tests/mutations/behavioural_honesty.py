@@ -38,7 +38,7 @@ MUTATIONS = [
        ("D1", "graceful exit")),
     _b("one export claimed for the whole run", "more damaged evidence", ("D4", "export_count")),
     _b("the manifest hides harvest's restart_count", "more damaged evidence",
-       ("D6", "sections present")),
+       ("D6", "schema valid"), ("D6", "sections present")),
     _b("drops in calm water", "more damaged evidence", ("D7", "queue_dropped")),
     _b("a daily report without its Markdown", "more damaged evidence", ("D11", "daily report")),
     _b("an execution event published twice", "more damaged evidence", ("D12", "ready/ clean")),
