@@ -1,4 +1,4 @@
 """Top-level conftest: the soak plugin is loaded through its pytest11 entry point."""
 
-# pytester drives the DoD suite in the soak honesty tests (tests/soak/test_honesty.py)
+# pytester drives the DoD suite in the judge-only tests (tests/soak/test_judge_only.py)
 pytest_plugins = ["pytester"]
