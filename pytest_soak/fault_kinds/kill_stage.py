@@ -91,7 +91,8 @@ KIND = KillStage(
     name="kill_stage", windowed=False, clock="wall", applied_by="harness", target="required",
     target_is="stage",
     what="SIGKILL the stage's process (found by psutil)",
-    proof="a new pid for the stage and a healthy poll after it; gives `restart_s`",
+    proof="a new pid for the stage and a healthy poll after it; gives `restart_s` and both "
+          "pids' start times (psutil)",
     expects=Expects(items=("D9",)),
     tolerates=Tolerates(counters=("reconnect_count",)),
     tolerates_doc="reconnect_count, the killed stage's health",
