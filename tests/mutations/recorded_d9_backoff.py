@@ -49,6 +49,13 @@ def _no_start_times(run: Path) -> None:
     rewrite(run, OBS, lambda doc: [r.pop("new_pid_started_ms") for r in doc["restarts"]])
 
 
+def _restart_count(count: int) -> Callable[[Path], None]:
+    def change(doc: dict) -> None:
+        next(p for p in doc["status"]["processes"] if p["name"] == "signal")[
+            "restart_count"] = count
+    return lambda run: rewrite(run, MAN, change)
+
+
 def _r(name: str, apply: Callable[[Path], None], *fails: tuple[str, str],
        disguise: str = "wrong", unknown_ok: bool = False) -> Mutation:
     return Mutation(name, "recorded", fails, disguise=disguise, hole=HOLE, apply=apply,
@@ -65,6 +72,8 @@ MUTATIONS = [
        GAP, disguise="declared"),
     _r("declared delays while every restart came at once", _restart_after(40, (0, 1, 2)),
        GAP, disguise="declared"),
+    Mutation("restart_count short of the harness's kills", "recorded", (("D9", "recorded"),),
+             apply=_restart_count(1)),
     _r("no start time of the new pids", _no_start_times, GAP, disguise="absent",
        unknown_ok=True),
 ]
