@@ -156,8 +156,8 @@ def _fmt(delays: list[float]) -> str:
 
 
 def delays_part(stage: str, steps: list[Step], recorded: list[float], seq: Sequence,
-                proc: dict, policy: dict) -> ItemResult:
-    name, ev = "backoff delays", [MANIFEST, OBSERVATIONS]
+                proc: dict, policy: dict, where: str) -> ItemResult:
+    name, ev = "backoff delays", [MANIFEST, OBSERVATIONS, where]
     if not steps:
         return unknown(name, "the harness recorded no kill of this stage to judge its delays "
                        "against", evidence=ev, subject=stage)
@@ -168,8 +168,8 @@ def delays_part(stage: str, steps: list[Step], recorded: list[float], seq: Seque
     for n, step in enumerate(steps, 1):
         if step.recorded is None:
             continue
-        off = abs(step.recorded - step.declared)
-        worst = max(worst, off)
+        # value: the worst deviation as a share of its tolerance (limit 1)
+        worst = max(worst, abs(step.recorded - step.declared) / seq.tolerance(step.declared))
         if not seq.matches(step.recorded, step.declared):
             problems.append(f"restart {n}: {step.recorded:g} s, declared {step.declared:g} s "
                             f"(+-{seq.tolerance(step.declared):g} s)")
@@ -180,10 +180,10 @@ def delays_part(stage: str, steps: list[Step], recorded: list[float], seq: Seque
     declared = _fmt([s.declared for s in steps])
     if problems:
         return failed(name, f"{'; '.join(problems[:3])}; declared {declared}", round(worst, 3),
-                      seq.floor, ev, subject=stage)
+                      1.0, ev, subject=stage)
     return passed(name, f"delays {_fmt(recorded)} = declared {declared} within max("
-                  f"{seq.rel:g} x delay, {seq.floor:g} s)", round(worst, 3), seq.floor, ev,
-                  subject=stage)
+                  f"{seq.rel:g} x delay, {seq.floor:g} s) (policy from {where})",
+                  round(worst, 3), 1.0, ev, subject=stage)
 
 
 def gap_part(step: Step, seq: Sequence) -> ItemResult:
@@ -247,7 +247,7 @@ def backoff_parts(run: RunEvidence, manifest: dict, obs: dict, stages: list[str]
     for stage in stages:
         steps, recorded = stage_steps(obs, manifest, stage, seq)
         proc = processes(manifest).get(stage) or {}
-        parts.append(delays_part(stage, steps, recorded, seq, proc, policy))
+        parts.append(delays_part(stage, steps, recorded, seq, proc, policy, where))
         parts += [gap_part(s, seq) for s in steps]
         resets.append(reset_part(stage, steps, seq))
     if not any(p.item == "kill to new pid" for p in parts):

@@ -36,8 +36,10 @@ class KillStage(FaultKind):
             raise RuntimeError(f"no live process for stage {f.target!r}")
         proc = psutil.Process(pid)
         old_started = started_ms(proc)   # its uptime at the kill: D9's backoff reset
-        proc.kill()                       # SIGKILL on POSIX, TerminateProcess on Windows
+        # taken just before the signal: never later than the death, so a harness thread
+        # descheduled after the kill cannot shrink D9's kill -> new pid gap
         killed_ms = now_ms()
+        proc.kill()                       # SIGKILL on POSIX, TerminateProcess on Windows
         ctx.observer.watch_recovery(f.target, pid, killed_ms)
         try:
             proc.wait(timeout=5)
