@@ -92,7 +92,6 @@ class Step:
     restart: dict
     uptime_s: float | None
     declared: float            # the delay the policy asks for (the lenient one in the band)
-    options: tuple[float, ...]  # every delay the policy allows here
     continued: float           # the delay had the row not been reset
     reset_due: bool
     may_reset: bool
@@ -126,8 +125,7 @@ class Sequence:
             got = recorded[i] if i < len(recorded) else None
             pick = next((d for d in options if got is not None and self.matches(got, d)),
                         min(options))
-            steps.append(Step(kill, up, pick, tuple(sorted(options)), cont, reset_due,
-                              may_reset, got))
+            steps.append(Step(kill, up, pick, cont, reset_due, may_reset, got))
             row = options[pick]
         return steps
 
@@ -212,8 +210,9 @@ def reset_part(stage: str, steps: list[Step], seq: Sequence) -> ItemResult | Non
         if step.recorded is None:
             continue
         if step.uptime_s is None:
-            problems.append(f"restart {n}: the killed pid's uptime is unknown")
-            continue
+            old = step.restart.get("old_pid")
+            return unknown(name, f"restart {n}: no start time of the killed pid {old} (psutil "
+                           "or a sighting): its uptime is unknown", evidence=ev, subject=stage)
         is_reset = seq.matches(step.recorded, seq.initial) and not seq.matches(
             step.recorded, step.continued)
         if is_reset and not step.may_reset:
