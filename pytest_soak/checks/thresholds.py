@@ -53,7 +53,10 @@ class Thresholds:
     leak_min_span_s: float = 300.0        # market seconds of steady state a slope needs
     # D9
     restart_max_s: float = 12.0
-    backoff_tolerance_s: float = 1.0
+    # a recorded backoff delay may be off the declared one by max(rel x delay, floor); the
+    # floor is the pipeline's declared supervisor tick, this one only if it declares none
+    backoff_rel_tolerance: float = 0.1
+    backoff_floor_s: float = 0.1
     # D10
     shutdown_order: tuple[str, ...] = ("report", "broker", "signal", "harvest")
     extra: dict = field(default_factory=dict)

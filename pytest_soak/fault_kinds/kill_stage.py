@@ -22,6 +22,7 @@ from pytest_soak.fault_kinds.base import (
     now_ms,
     with_health,
 )
+from pytest_soak.resources import started_ms
 
 
 @dataclass(frozen=True)
@@ -34,25 +35,34 @@ class KillStage(FaultKind):
         if pid is None:
             raise RuntimeError(f"no live process for stage {f.target!r}")
         proc = psutil.Process(pid)
-        proc.kill()                       # SIGKILL on POSIX, TerminateProcess on Windows
+        old_started = started_ms(proc)   # its uptime at the kill: D9's backoff reset
+        # taken just before the signal: never later than the death, so a harness thread
+        # descheduled after the kill cannot shrink D9's kill -> new pid gap
         killed_ms = now_ms()
+        proc.kill()                       # SIGKILL on POSIX, TerminateProcess on Windows
         ctx.observer.watch_recovery(f.target, pid, killed_ms)
         try:
             proc.wait(timeout=5)
             gone = True
         except psutil.TimeoutExpired:
             gone = False
-        return {"old_pid": pid, "signal": "SIGKILL", "killed_ms": killed_ms, "old_pid_gone": gone}
+        return {"old_pid": pid, "signal": "SIGKILL", "killed_ms": killed_ms, "old_pid_gone": gone,
+                "old_pid_started_ms": old_started}
 
     def confirm(self, f: Any, ctx: FaultContext, state: dict) -> dict | None:
         obs = ctx.observer
         entry = obs.pids.first_new_pid(f.target, state["old_pid"], state["killed_ms"])
         if entry is None:
             return None
+        if state.get("new_pid") != entry["pid"]:
+            # the new pid's own start (not when the observer first saw it): D9's kill -> new
+            # pid gap against the declared backoff; taken at once, while the pid is alive
+            state["new_pid"], state["new_pid_started_ms"] = entry["pid"], _started(entry["pid"])
         healthy_ms = obs.first_healthy_after(f.target, entry["first_seen_ms"])
         if healthy_ms is None:
             return None
         return {"new_pid": entry["pid"], "new_pid_seen_ms": entry["first_seen_ms"],
+                "new_pid_started_ms": state["new_pid_started_ms"],
                 "healthy_again_ms": healthy_ms,
                 "restart_s": round((healthy_ms - state["killed_ms"]) / 1000, 3)}
 
@@ -62,20 +72,29 @@ class KillStage(FaultKind):
 
     def on_never_confirmed(self, f: Any, state: dict, history: Any, market_s: float) -> None:
         history.restart({**_the_kill(f, state), "new_pid": None, "new_pid_seen_ms": None,
-                         "healthy_again_ms": None, "restart_s": None}, market_s)
+                         "new_pid_started_ms": None, "healthy_again_ms": None,
+                         "restart_s": None}, market_s)
 
 
 def _the_kill(f: Any, state: dict) -> dict[str, Any]:
     """What every restart record of a kill starts with."""
     return {"stage": f.target, "fault_id": f.id, "killed_ms": state["killed_ms"],
-            "old_pid": state["old_pid"]}
+            "old_pid": state["old_pid"], "old_pid_started_ms": state.get("old_pid_started_ms")}
+
+
+def _started(pid: int) -> int | None:
+    try:
+        return started_ms(psutil.Process(pid))
+    except psutil.Error:
+        return None
 
 
 KIND = KillStage(
     name="kill_stage", windowed=False, clock="wall", applied_by="harness", target="required",
     target_is="stage",
     what="SIGKILL the stage's process (found by psutil)",
-    proof="a new pid for the stage and a healthy poll after it; gives `restart_s`",
+    proof="a new pid for the stage and a healthy poll after it; gives `restart_s` and both "
+          "pids' start times (psutil)",
     expects=Expects(items=("D9",)),
     tolerates=Tolerates(counters=("reconnect_count",)),
     tolerates_doc="reconnect_count, the killed stage's health",

@@ -26,6 +26,13 @@ STAGES = ("harvest", "signal", "broker", "report")
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 PIDS = {"harvest": 1001, "signal": 1002, "broker": 1003, "report": 1004}
 NEW_SIGNAL_PID = 2002
+# D9's backoff: signal is killed three times (market s); the second kill comes inside the
+# declared stable period (STABLE_S wall s, as the reference soak config's "{150/speed}" at
+# 30x), the third after it: delays 0.2, 0.4 (factor), 0.2 (reset). pid -> its successor.
+# (The second kill's reconnect toleration, 90 s, ends before the pause's reconnects at 280 s.)
+KILLS = ((180, PIDS["signal"], 2000, 0.2), (189.5, 2000, 2001, 0.4),
+         (435, 2001, NEW_SIGNAL_PID, 0.2))
+STABLE_S = 5.0
 REDACTED = "***REDACTED***"
 
 
@@ -44,6 +51,8 @@ FAULTS = [
     ("drop", "drop_connections", None, 60, 60, {}),
     ("choppy", "regime", None, 90, 150, {"regime": "choppy"}),
     ("kill", "kill_stage", "signal", 180, 180, {}),
+    ("kill-again", "kill_stage", "signal", 189.5, 189.5, {}),
+    ("kill-late", "kill_stage", "signal", 435, 435, {}),
     ("pause", "pause_feed", None, 210, 330, {}),
     ("quiet", "regime", None, 360, 420, {"regime": "quiet"}),
     ("store", "store_down", None, 450, 570, {}),
@@ -103,10 +112,7 @@ def observations() -> dict:
                       "rss_series": series},
         "pids": observed_pids(),
         "faults": faults,
-        "restarts": [{"stage": "signal", "fault_id": "kill", "killed_ms": wall(180),
-                      "old_pid": PIDS["signal"], "new_pid": NEW_SIGNAL_PID,
-                      "new_pid_seen_ms": wall(180) + 400, "healthy_again_ms": wall(180) + 1500,
-                      "restart_s": 1.5}],
+        "restarts": restarts(),
         "shutdown": {"signal": "SIGINT", "sent_ms": wall(MINUTES * 60),
                      "exits": [{"stage": st, "pid": PIDS[st], "exit_ms": wall(720) + i * 100}
                                for i, st in enumerate(("report", "broker", "signal", "harvest"))],
@@ -116,6 +122,21 @@ def observations() -> dict:
                   "readback": None, "readback_error": None},
         "errors": [],
     }
+
+
+def started(pid: int) -> int:
+    """The psutil start of a signal pid: the run's start, or its kill's delay + 50 ms."""
+    return next((wall(s) + int(d * 1000) + 50 for s, _, new, d in KILLS if new == pid),
+                wall(-30))
+
+
+def restarts() -> list[dict]:
+    fids = [f[0] for f in FAULTS if f[1] == "kill_stage"]
+    return [{"stage": "signal", "fault_id": fid, "killed_ms": wall(s), "old_pid": old,
+             "old_pid_started_ms": started(old), "new_pid": new,
+             "new_pid_started_ms": started(new), "new_pid_seen_ms": started(new) + 100,
+             "healthy_again_ms": wall(s) + 1500, "restart_s": 1.5}
+            for fid, (s, old, new, _) in zip(fids, KILLS, strict=True)]
 
 
 def health_polls() -> list[dict]:
@@ -130,9 +151,9 @@ def health_polls() -> list[dict]:
 def process(stage: str) -> dict:
     killed = stage == "signal"
     return {"name": stage, "pid": NEW_SIGNAL_PID if killed else PIDS[stage],
-            "pids": [PIDS[stage], NEW_SIGNAL_PID] if killed else [PIDS[stage]],
-            "alive": False, "ready": False, "restart_count": 1 if killed else 0,
-            "gave_up": False, "backoff_delays_s": [0.2] if killed else [],
+            "pids": [PIDS[stage]] + [k[2] for k in KILLS] if killed else [PIDS[stage]],
+            "alive": False, "ready": False, "restart_count": len(KILLS) if killed else 0,
+            "gave_up": False, "backoff_delays_s": [k[3] for k in KILLS] if killed else [],
             "exits": [], "restarts": []}
 
 
@@ -151,8 +172,8 @@ def run_manifest(rows: list[dict]) -> dict:
                      "stop_reason": "SIGINT"},
         "exit_code": 0, "status": {"processes": [process(st) for st in STAGES]},
         "restart_policy": {"initial_delay_s": 0.2, "factor": 2.0, "max_delay_s": 10,
-                           "stable_after_s": 30, "max_restarts": 5, "window_s": 120},
-        "restart_backoff_pattern": {"signal": [0.2]},
+                           "stable_after_s": STABLE_S, "max_restarts": 5, "window_s": 120},
+        "restart_backoff_pattern": {"signal": [k[3] for k in KILLS]},
         "resource_usage": {"max_rss_mb": 81.0, "max_open_files": 41,
                            "per_process": {st: {"max_rss_mb": 81.0, "max_open_files": 41,
                                                 "pids": [PIDS[st]]} for st in STAGES},
@@ -188,8 +209,12 @@ def source_manifest() -> dict:
             "input_mode": "replay_feed", "replay_mode": True, "sink": "dual",
             "enabled": list(STAGES),
             "config_snapshot": {"report": {"tz": "Asia/Tokyo"},
-                                "supervisor": {"restart": {"initial_delay_s": 0.2,
-                                                           "factor": 2.0, "max_delay_s": 10}},
+                                "supervisor": {"tick_s": 0.05,
+                                               "restart": {"initial_delay_s": 0.2,
+                                                           "factor": 2.0, "max_delay_s": 10,
+                                                           "stable_after_s": STABLE_S,
+                                                           "max_restarts": 5,
+                                                           "window_s": 120}},
                                 "secrets": {"binance_api_key": REDACTED,
                                             "binance_api_secret": None}}}
 
@@ -297,7 +322,7 @@ def signal_metrics(ids: dict, rows: list[dict]) -> dict:
             "events_in": {"aggTrade": 800, "bookTicker": 100, "depthUpdate": 100},
             "malformed_count": 0, "replayed_skipped": 0, "signals_emitted": len(rows),
             "rows_written": len(rows), "duplicates_skipped": 0, "torn_lines": 0,
-            "sink_errors": 0, "restarts": 1, "gating_counts": {"ok": len(rows)},
+            "sink_errors": 0, "restarts": len(KILLS), "gating_counts": {"ok": len(rows)},
             "sinks": {"jsonl": counters, "sqlite": dict(counters)},
             "runtime_state_path": "runtime_state.json"}
 
@@ -325,7 +350,7 @@ def daily_report(sink: str, rows: list[dict], manifest: dict) -> dict:
                               "substream_timeout_detected": False, "checks": {},
                               "verdict": "pass"},
             "export": manifest["timeseries_export"], "resource_usage": None,
-            "restarts": {"signal": 1}}
+            "restarts": {"signal": len(KILLS)}}
 
 
 def executor_metrics() -> dict:
@@ -372,6 +397,7 @@ def observed_pids() -> dict:
         final = NEW_SIGNAL_PID if stage == "signal" else PIDS[stage]
         out[stage] = [{"pid": final, "first_seen_ms": W0, "last_seen_ms": wall(720),
                        "exit_ms": wall(720) + 100 * STOP_ORDER.index(stage) + 50}]
-    out["signal"].insert(0, {"pid": PIDS["signal"], "first_seen_ms": W0,
-                             "last_seen_ms": wall(180), "exit_ms": wall(180)})
+    out["signal"][:0] = [{"pid": old, "first_seen_ms": W0 if old == PIDS["signal"] else
+                          started(old) + 100, "last_seen_ms": wall(s), "exit_ms": wall(s)}
+                         for s, old, _, _ in KILLS]
     return out
