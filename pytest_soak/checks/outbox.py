@@ -17,7 +17,7 @@ from pytest_soak.checks.outbox_decisions import check_decisions
 from pytest_soak.checks.outbox_watch import check_watch
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import DodItem, SubCheck
-from pytest_soak.evidence_loader import MANIFEST, RunEvidence
+from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, SOURCE_MANIFEST, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
 READY = "outbox/ready/"
@@ -100,4 +100,5 @@ ITEM = DodItem(
     subchecks=(SubCheck("ready/ clean"), SubCheck("broker count", "eq"),
                SubCheck("signal ids", "max"), SubCheck("terminal decisions", "max"),
                SubCheck("ready/ never torn", "max")),
-    check=check_D12, evidence=(MANIFEST, "outbox/ready/*.jsonl"))
+    check=check_D12, evidence=(MANIFEST, "outbox/ready/*.jsonl", SOURCE_MANIFEST,
+                               OBSERVATIONS))

@@ -75,6 +75,16 @@ def _stop_deciding(events: list[dict]) -> list[dict]:
     return [e for e in events if e["client_order_id"] not in late]
 
 
+def _unknown_signal(events: list[dict]) -> list[dict]:
+    events[-1]["signal_row_id"] = "r99999"      # a signal no sink holds
+    return events
+
+
+def _claim_declared(run: Path) -> None:
+    """A decision lost on the way to ready/ while the broker reports it written."""
+    _edit_ready(lambda events: events[:-1], honest=False)(run)
+
+
 def _watch(change: Callable[[dict], None]) -> Callable[[Path], None]:
     return lambda run: rewrite(run, "harness_observations.json",
                                lambda doc: change(doc["ready_watch"]))
@@ -106,7 +116,7 @@ def _no_watch(run: Path) -> None:
     rewrite(run, "harness_observations.json", lambda doc: doc.pop("ready_watch"))
 
 
-def _m(name: str, fails: tuple, hole: str, apply: Callable[[Path], None],
+def _m(name: str, fails: tuple, hole: str | None, apply: Callable[[Path], None],
        disguise: str = "wrong", unknown_ok: bool = False) -> Mutation:
     return Mutation(name, "recorded", fails, disguise=disguise, hole=hole, apply=apply,
                     unknown_ok=unknown_ok)
@@ -121,6 +131,10 @@ MUTATIONS = [
        _edit_ready(_stop_deciding)),
     _m("a decision moved to an ineligible signal, counts as declared", DECISIONS,
        "D12 decisions", _edit_ready(_swap_for_ineligible, honest=False), disguise="declared"),
+    _m("the broker claims a decision ready/ does not hold", (("D12", "broker count"),), None,
+       _claim_declared, disguise="declared"),
+    _m("an outbox event names a signal no sink holds", (("D12", "signal ids"),), None,
+       _edit_ready(_unknown_signal)),
     _m("the watch saw a ready/ file torn, whole by the end", WATCH, "D12 ready/",
        _watch(_seen_torn), disguise="declared"),
     _m("a ready/ file grew after it appeared", WATCH, "D12 ready/", _watch(_grew),
