@@ -64,6 +64,7 @@ class ReadyWatch:
         self.errors: list[str] = []
         self.started_ms: int | None = None
         self.stopped_ms: int | None = None
+        self._lock = threading.Lock()     # a summary never reads a half-updated poll
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="soak-ready-watch", daemon=True)
 
@@ -76,8 +77,9 @@ class ReadyWatch:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         self.poll()
-        self._final_pass()
-        self.stopped_ms = now_ms()
+        with self._lock:
+            self._final_pass()
+            self.stopped_ms = now_ms()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_ms / 1000):
@@ -88,6 +90,10 @@ class ReadyWatch:
                     self.errors.append(f"{now_ms()}: {exc!r}")
 
     def poll(self) -> None:
+        with self._lock:
+            self._poll()
+
+    def _poll(self) -> None:
         self.polls += 1
         if not self.ready.is_dir():
             return
@@ -161,6 +167,10 @@ class ReadyWatch:
 
     def summary(self) -> dict[str, Any]:
         """The `ready_watch` section of harness_observations.json."""
+        with self._lock:
+            return self._summary()
+
+    def _summary(self) -> dict[str, Any]:
         return {"dir": "outbox/ready", "poll_ms": self.poll_ms, "method": "os.scandir polling",
                 "started_ms": self.started_ms, "stopped_ms": self.stopped_ms,
                 "polls": self.polls,

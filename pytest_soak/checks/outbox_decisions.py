@@ -6,9 +6,9 @@ The harness reads the signals from the sinks itself and applies the broker's own
 source_manifest.json's config_snapshot, and `client_order_id`). A signal without a decision
 is *pending* -- named in the reason, not a failure -- only when the broker cannot have seen it
 before it stopped: it is later than its symbol's last decided signal (a symbol's signals come
-in event-time order) and within `outbox_pending_window_s` market seconds before the stop's
-event time. Any other missing decision, a second decision, a reject without a reason, or a
-decision for a signal that is not eligible fails.
+in event-time order) and within `outbox_pending_wall_s` wall seconds of processing (times the
+run's speed) before the stop's event time. Any other missing decision, a second decision, a
+reject without a reason, or a decision for a signal that is not eligible fails.
 """
 
 from __future__ import annotations
@@ -53,14 +53,14 @@ def decisions_by_order(events: list[dict]) -> dict[str, list[dict]]:
 
 
 def split_missing(missing: list[dict], decided: list[dict], stop_event_ms: int | None,
-                  window_s: float) -> tuple[list[dict], list[dict]]:
+                  window_ms: float) -> tuple[list[dict], list[dict]]:
     """(pending after the broker stopped, holes) among eligible signals without a decision."""
     last: dict[str, int] = {}
     for row in decided:
         last[row["symbol"]] = max(int(row["ts_ms"]), last.get(row["symbol"], int(row["ts_ms"])))
     if stop_event_ms is None:           # no stop time measured: nothing can be excused
         return [], missing
-    floor = stop_event_ms - window_s * 1000
+    floor = stop_event_ms - window_ms
     pending = [r for r in missing if int(r["ts_ms"]) >= floor
                and int(r["ts_ms"]) > last.get(r["symbol"], -1)]
     held = {id(r) for r in pending}
@@ -84,8 +84,10 @@ def check_decisions(run: RunEvidence, scan, t: Thresholds) -> ItemResult:
     decisions = decisions_by_order(scan.events)
     missing = [row for coid, row in wanted.items() if coid not in decisions]
     decided = [row for coid, row in wanted.items() if coid in decisions]
-    stop = ((run.observations or {}).get("market_clock") or {}).get("end_event_ms")
-    pending, holes = split_missing(missing, decided, stop, t.outbox_pending_window_s)
+    obs = run.observations or {}
+    stop = (obs.get("market_clock") or {}).get("end_event_ms")
+    window_ms = t.outbox_pending_wall_s * float(obs.get("speed") or 1.0) * 1000
+    pending, holes = split_missing(missing, decided, stop, window_ms)
     twice = [wanted.get(c, {"row_id": c}) for c, evs in decisions.items() if len(evs) > 1]
     stray = [{"row_id": evs[0].get("signal_row_id")} for c, evs in decisions.items()
              if c not in wanted]

@@ -54,9 +54,10 @@ class Thresholds:
     # D9
     restart_max_s: float = 12.0
     backoff_tolerance_s: float = 1.0
-    # D12: an eligible signal without a decision is pending (not a hole) only this close
-    # (market seconds) before the stop's event time; the broker stops before signal does
-    outbox_pending_window_s: float = 120.0
+    # D12: an eligible signal without a decision is pending (not a hole) only when its event
+    # time is within this many wall seconds of processing (x speed) before the stop's event
+    # time: the broker stops before signal does, and signal's lag behind the feed is wall time
+    outbox_pending_wall_s: float = 10.0
     # D10
     shutdown_order: tuple[str, ...] = ("report", "broker", "signal", "harvest")
     extra: dict = field(default_factory=dict)

@@ -36,7 +36,7 @@ def test_the_last_signal_undecided_at_the_stop_is_pending(good_run_dir: Path) ->
 
 def test_the_same_gap_long_before_the_stop_fails(good_run_dir: Path) -> None:
     _drop_last_decision(good_run_dir)
-    part = _part(good_run_dir, Thresholds(outbox_pending_window_s=10.0))
+    part = _part(good_run_dir, Thresholds(outbox_pending_wall_s=0.1))
     assert part["status"] == "fail", part["reason"]
 
 
