@@ -97,7 +97,8 @@ def check_decisions(run: RunEvidence, scan, t: Thresholds) -> ItemResult:
         ("eligible signal(s) without a terminal decision", holes),
         ("order(s) with more than one terminal decision", twice),
         ("reject(s) without a reason", mute),
-        ("decision(s) for a signal the declared config makes ineligible", stray)) if found]
+        ("decision(s) for no eligible signal (ineligible under the declared config, or unknown)",
+         stray)) if found]
     note = (f"; {len(pending)} pending after the broker stopped ({_ids(pending)})"
             if pending else "")
     value = len(holes) + len(twice) + len(mute) + len(stray)
