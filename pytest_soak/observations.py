@@ -53,6 +53,7 @@ def build_observations(session: Any) -> dict[str, Any]:
         "store": {"type": s.timeseries, "url": session.store.url, "readback": session.readback,
                   "readback_error": session.readback_error},
         "feed": session.feed.summary() if session.feed else None,
+        "ready_watch": session.ready_watch.summary() if session.ready_watch else None,
         "errors": list(session.history.errors),
     }
 

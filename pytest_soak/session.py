@@ -33,6 +33,7 @@ from pytest_soak.observer import Observer
 from pytest_soak.pipeline_spec import PipelineSpec, base_values, load_pipeline_spec
 from pytest_soak.procs import RUN_MARKER, kill_tree, popen_logged, send_stop, sweep, wait_exit
 from pytest_soak.progress import Progress, ProgressSnapshot, Rates
+from pytest_soak.ready_watch import ReadyWatch
 from pytest_soak.resources import ProcessTree
 from pytest_soak.settings import SoakSettings
 from pytest_soak.sidecars import FeedSidecar, StoreSidecar
@@ -96,6 +97,7 @@ class SoakSession:
         self.proc = None
         self.command: list[str] = []
         self.observer: Observer | None = None
+        self.ready_watch: ReadyWatch | None = None
         self.runner: FaultRunner | None = None
         self.progress: Progress | None = None
         self._progress_stream, self._progress_tty = progress_stream, progress_interactive
@@ -200,6 +202,8 @@ class SoakSession:
                 0.5, s.health_wall_interval_s),
             fault_ids_at=lambda m: self.runner.windows_at(m) if self.runner else [])
         self.observer.start()
+        self.ready_watch = ReadyWatch(self.run_dir / "outbox" / "ready")  # D12
+        self.ready_watch.start()
 
     def _discover_health_url(self) -> str | None:
         health = self.spec.health
@@ -315,6 +319,8 @@ class SoakSession:
     def _stop_observer(self) -> None:
         if self.observer:
             self.observer.stop()
+        if self.ready_watch:
+            self.ready_watch.stop()
 
     def _sweep(self) -> None:
         pgid = self.proc.pid if (self.proc is not None and os.name == "posix") else None

@@ -14,7 +14,6 @@ second submit event.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import Counter
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidence.orders import TERMINAL_EVENTS, client_order_id
 from evidence.outbox import iter_events
 from evidence.schemas import violations
 from orchestrator.broker.events import fill_event, reject_event, submit_event
@@ -40,7 +40,6 @@ from orchestrator.broker.retry import RetryPolicy, submit_with_retry
 from orchestrator.outbox import Outbox
 
 log = logging.getLogger(__name__)
-TERMINAL_EVENTS = ("fill", "reject")
 VALIDATE_FIRST = 1000  # schema validation costs ~0.5 ms an event: check all early, then sample
 
 
@@ -73,12 +72,6 @@ class BrokerSettings:
             retry=RetryPolicy(int(retry["attempts"]), float(retry["initial_delay_s"]),
                               float(retry["factor"]), float(retry["max_delay_s"])),
             validate_every_n=int(section["validate_every_n"]))
-
-
-def client_order_id(signal: dict) -> str:
-    """Deterministic per signal (Binance limit: 36 chars of [A-Za-z0-9_-])."""
-    identity = f"{signal['symbol']}|{signal['row_id']}|{signal['ts_ms']}"
-    return "soak-" + hashlib.sha256(identity.encode()).hexdigest()[:27]
 
 
 def quote_from_signal(signal: dict, instrument: Instrument) -> Quote | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from evidence.orders import eligible
+
 OK_GATING = ("ok", None, "")
 SIDES = {"buy": "buy", "sell": "sell", "long": "buy", "short": "sell", "BUY": "buy",
          "SELL": "sell"}
@@ -61,10 +63,9 @@ class Precheck:
         self.only_strong = only_strong
 
     def eligible(self, signal: dict) -> bool:
-        """Only confirmed signals (strong ones if configured) are order candidates."""
-        if signal.get("confirm") is not True:
-            return False
-        return signal.get("strong") is True or not self.only_strong
+        """Only confirmed signals (strong ones if configured) are order candidates
+        (evidence.orders: the harness applies the same rule)."""
+        return eligible(signal, self.only_strong)
 
     def check(self, signal: dict) -> Decision:
         if is_warmup(signal):

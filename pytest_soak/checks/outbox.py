@@ -2,17 +2,22 @@
 once, nothing is left in spool/, no partial or stray file is visible in ready/, and every line
 validates against executor_contract/v1 (read with evidence.outbox, the shared reader).
 
-Reconciled by element: each event's signal_row_id must be a signal the sinks hold
-(unexpected = outbox - sinks), and the broker's own count of events written must equal the
-lines found (lost = claimed - found). No event at all is unknown.
+Reconciled by element both ways: each event's signal_row_id must be a signal the sinks hold
+(unexpected = outbox - sinks), every signal the declared broker config makes eligible must have
+exactly one terminal decision (outbox_decisions.py), and the broker's own count of events
+written must equal the lines found (lost = claimed - found). The harness's own watch of ready/
+during the run shows no file torn or changed after it appeared (outbox_watch.py). No event at
+all is unknown.
 """
 
 from __future__ import annotations
 
 from pytest_soak.checks._common import interrupted, need_manifest
+from pytest_soak.checks.outbox_decisions import check_decisions
+from pytest_soak.checks.outbox_watch import check_watch
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import DodItem, SubCheck
-from pytest_soak.evidence_loader import MANIFEST, RunEvidence
+from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, SOURCE_MANIFEST, RunEvidence
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
 READY = "outbox/ready/"
@@ -31,7 +36,8 @@ def check_D12(run: RunEvidence, t: Thresholds) -> ItemResult:
         return unknown("D12", "the outbox holds no event (was any signal confirmed?)",
                        0, None, [READY])
     manifest, _why = need_manifest(run, "D12", ("executor_metrics",))
-    return combine("D12", [_clean(scan), _claimed(scan, manifest), _known_signals(run, scan)])
+    return combine("D12", [_clean(scan), _claimed(scan, manifest), _known_signals(run, scan),
+                           check_decisions(run, scan, t), check_watch(run, scan)])
 
 
 def _clean(scan) -> ItemResult:
@@ -87,7 +93,12 @@ ITEM = DodItem(
     id="D12", name="execution outbox",
     title="the execution outbox holds every event exactly once",
     description="ready/ holds every broker event exactly once, valid against "
-                "executor_contract/v1, with no partial or leftover file.",
+                "executor_contract/v1, with no partial or leftover file; every signal the "
+                "declared broker config makes eligible has exactly one terminal decision "
+                "(a fill, or a reject with a reason); the harness's watch of ready/ during "
+                "the run saw no file torn or changed after it appeared.",
     subchecks=(SubCheck("ready/ clean"), SubCheck("broker count", "eq"),
-               SubCheck("signal ids", "max")),
-    check=check_D12, evidence=(MANIFEST, "outbox/ready/*.jsonl"))
+               SubCheck("signal ids", "max"), SubCheck("terminal decisions", "max"),
+               SubCheck("ready/ never torn", "max")),
+    check=check_D12, evidence=(MANIFEST, "outbox/ready/*.jsonl", SOURCE_MANIFEST,
+                               OBSERVATIONS))

@@ -57,6 +57,10 @@ class Thresholds:
     # floor is the pipeline's declared supervisor tick, this one only if it declares none
     backoff_rel_tolerance: float = 0.1
     backoff_floor_s: float = 0.1
+    # D12: an eligible signal without a decision is pending (not a hole) only when its event
+    # time is within this many wall seconds of processing (x speed) before the stop's event
+    # time: the broker stops before signal does, and signal's lag behind the feed is wall time
+    outbox_pending_wall_s: float = 10.0
     # D10
     shutdown_order: tuple[str, ...] = ("report", "broker", "signal", "harvest")
     extra: dict = field(default_factory=dict)

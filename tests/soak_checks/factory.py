@@ -184,7 +184,7 @@ def run_manifest(rows: list[dict]) -> dict:
         "post_run": {"finalize": {"report": {"ran": True}}, "parity": {"ran": True}},
         "harvester_metrics": harvester_metrics(ids),
         "signal_metrics": signal_metrics(ids, rows),
-        "executor_metrics": executor_metrics(),
+        "executor_metrics": executor_metrics(broker_events(rows)),
         "timeseries_export": {"type": "prometheus", "url": "http://127.0.0.1:1",
                               "export_count": MINUTES, "error_count": 2, "last_error": "refused",
                               "failures": [wall(460), wall(500)]},
@@ -209,6 +209,7 @@ def source_manifest() -> dict:
             "input_mode": "replay_feed", "replay_mode": True, "sink": "dual",
             "enabled": list(STAGES),
             "config_snapshot": {"report": {"tz": "Asia/Tokyo"},
+                                "broker": {"only_strong": False},
                                 "supervisor": {"tick_s": 0.05,
                                                "restart": {"initial_delay_s": 0.2,
                                                            "factor": 2.0, "max_delay_s": 10,
@@ -283,7 +284,6 @@ def good_run(root: Path) -> Path:
     obs["store"]["readback"] = readback(rows)
     obs["pipeline"]["run_dir"] = str(run)
     manifest = run_manifest(rows)
-    write_json_atomic(run / "harness_observations.json", obs, durable=False)
     write_json_atomic(run / "run_manifest.json", manifest, durable=False)
     write_json_atomic(run / "source_manifest.json", source_manifest(), durable=False)
     write_jsonl(run / "observer/health.jsonl", health_polls())
@@ -291,9 +291,10 @@ def good_run(root: Path) -> Path:
     write_sqlite(run / "sinks/signals.sqlite", rows)
     write_jsonl(run / "handoff/signals/00000000.jsonl", rows)
     write_jsonl(run / "handoff/market/00000001.jsonl", market_records())
-    write_jsonl(run / "outbox/ready/0001.jsonl",
-                [outbox_event(1, rows[0]["row_id"]), outbox_event(2, rows[3]["row_id"])])
+    write_jsonl(run / "outbox/ready/0001.jsonl", broker_events(rows))
+    obs["ready_watch"] = ready_watch(run)
     (run / "outbox/spool").mkdir(parents=True)
+    write_json_atomic(run / "harness_observations.json", obs, durable=False)
     for st in STAGES:
         write_json_atomic(run / f"status/{st}.json", {"stage": st, "state": "stopped",
                                                       "metrics": {"queue_depth": 0}},
@@ -353,13 +354,46 @@ def daily_report(sink: str, rows: list[dict], manifest: dict) -> dict:
             "restarts": {"signal": len(KILLS)}}
 
 
-def executor_metrics() -> dict:
-    return {"executor_submit_total": 2, "executor_throttle_total": 0,
-            "executor_latency_ms": {"count": 2, "mean_ms": 5.0, "p50_ms": 5.0, "p99_ms": 5.0,
-                                    "max_ms": 5.0},
-            "orders": 2, "fills": 0, "rejects": 0,
-            "outbox": {"appended_events": 2, "published_files": 1, "published_events": 2,
-                       "recovered_files": 0, "recovered_events": 0, "torn_lines_dropped": 0}}
+def executor_metrics(events: list[dict]) -> dict:
+    n = {kind: sum(1 for e in events if e["event"] == kind) for kind in ("submit", "fill",
+                                                                         "reject")}
+    return {"executor_submit_total": n["submit"], "executor_throttle_total": 0,
+            "executor_latency_ms": {"count": n["fill"], "mean_ms": 5.0, "p50_ms": 5.0,
+                                    "p99_ms": 5.0, "max_ms": 5.0},
+            "orders": n["submit"], "fills": n["fill"], "rejects": n["reject"],
+            "outbox": {"appended_events": len(events), "published_files": 1,
+                       "published_events": len(events), "recovered_files": 0,
+                       "recovered_events": 0, "torn_lines_dropped": 0}}
+
+
+def broker_events(rows: list[dict]) -> list[dict]:
+    """D12: one terminal decision per eligible (confirmed) signal, as the broker writes them:
+    submit + fill, or a reject when the signal's gating is not ok."""
+    from evidence.orders import client_order_id, eligible
+    events = []
+    for n, row in enumerate(r for r in rows if eligible(r, only_strong=False)):
+        base = {**outbox_event(n, row["row_id"]), "client_order_id": client_order_id(row),
+                "ts_ms": row["ts_ms"], "event_ts_ms": row["ts_ms"], "symbol": row["symbol"]}
+        if row["gating"] != "ok":
+            events.append({**base, "event": "reject", "status": "rejected",
+                           "reason": f"guard:{row['gating']}", "guard_reason": row["gating"]})
+            continue
+        events.append(base)
+        events.append({**base, "event": "fill", "status": "filled", "px_fill": 100.0,
+                       "fill_ts_ms": row["ts_ms"] + 5, "fill_qty": 0.01, "fee": 0.0004,
+                       "liquidity": "taker", "exchange_order_id": f"paper-{n}"})
+    return events
+
+
+def ready_watch(run: Path) -> dict:
+    """The harness's watch of ready/ (D12): every published file seen whole, never changed."""
+    import hashlib
+    files = {p.name: {"first_seen_ms": wall(60), "size": p.stat().st_size,
+                      "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+             for p in sorted((run / "outbox/ready").glob("*"))}
+    return {"dir": "outbox/ready", "poll_ms": 100, "method": "os.scandir polling",
+            "started_ms": wall(-30), "stopped_ms": wall(780), "polls": 8100, "files": files,
+            "torn": [], "changed": [], "torn_count": 0, "changed_count": 0, "errors": []}
 
 
 def counter(*wall_ms: int) -> dict:
