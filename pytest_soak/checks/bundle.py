@@ -153,8 +153,8 @@ def _session_times(doc: dict, obs: dict) -> list[str]:
         if at is None or started is None or stopped is None:
             continue
         if not started - SESSION_SLACK_MS <= at <= stopped + SESSION_SLACK_MS:
-            out.append(f"$.{key} {doc.get(key)} outside the pipeline's life as the harness "
-                       "timed it")
+            out.append(f"$.{key} at {at} ms, outside the pipeline's life as the harness "
+                       f"timed it ({started}..{stopped} ms)")
     return out
 
 
