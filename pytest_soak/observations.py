@@ -29,7 +29,8 @@ def build_observations(session: Any) -> dict[str, Any]:
     return {
         "schema_version": 1, "run_id": session.run_id, "mode": s.mode, "speed": s.speed,
         "minutes": s.minutes, "sink": session.sink, "seed": session.schedule.seed,
-        "schedule_file": session.schedule.source, "interrupted": session.interrupted,
+        "schedule_file": session.schedule.source, "report_tz": s.report_tz,
+        "interrupted": session.interrupted,
         "interrupt_reason": session.interrupt_reason,
         "harness": {"pid": os.getpid(), "max_rss_mb": _own_rss_mb(),
                     "started_ms": started, "ended_ms": now_ms(), **_guard(session.guard)},
@@ -49,7 +50,7 @@ def build_observations(session: Any) -> dict[str, Any]:
         "faults": session.history.fault_list(), "restarts": list(session.history.restarts),
         "shutdown": {"signal": session.stop_signal, "sent_ms": stop_ms, "exits": exits,
                      "observed_order": _order(exits, session.spec.stages),
-                     "orphans": session.orphans},
+                     "orphans": session.orphans, "sweep_error": session.sweep_error},
         "store": {"type": s.timeseries, "url": session.store.url, "readback": session.readback,
                   "readback_error": session.readback_error},
         "feed": session.feed.summary() if session.feed else None,

@@ -27,7 +27,8 @@ turned into wall seconds.
 
 Placeholders: {python} {config} {run_dir} {sink} {minutes} {pipeline_minutes} {run_id}
 {health_port} {feed_ws_url} {feed_rest_url} {feed_control_url} {timeseries_type}
-{timeseries_url} {replay_flag} (1|0) {replay_mode_bool} {mode} {speed} {repo}.
+{timeseries_url} {replay_flag} (1|0) {replay_mode_bool} {mode} {speed} {repo} {report_tz}
+(the harness also sets REPORT_TZ in the environment itself, whatever `env` says).
 """
 
 from __future__ import annotations

@@ -108,6 +108,7 @@ class SoakSession:
         self.exit_code: int | None = None
         self.interrupted, self.interrupt_reason = False, None
         self.orphans: list[dict] = []
+        self.sweep_error: str | None = None        # the sweep raised: D10's orphans unknown
         self.readback: dict | None = None
         self.readback_error: str | None = None
         self.end_event_ms: int | None = None
@@ -171,6 +172,7 @@ class SoakSession:
                 "pipeline_minutes": f"{s.minutes + self.spec.self_stop_margin_min:g}",
                 "health_port": "0", "mode": s.mode, "speed": s.speed,
                 "replay_flag": "1" if s.replay else "0", "replay_mode_bool": s.replay,
+                "report_tz": s.report_tz,
                 "timeseries_type": s.timeseries,
                 "timeseries_url": None if dry else self.store.url,
                 "feed_ws_url": None if dry or feed is None else feed.ws_url,
@@ -185,8 +187,11 @@ class SoakSession:
             (self.harness_dir / "pipeline_config.yaml").write_text(
                 yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         self.command = self.spec.render_command(values)
+        # REPORT_TZ is the harness's (SPEC's environment contract), after the spec's env so
+        # no pipeline config can choose the zone D11 then checks the reports against
         env = {**os.environ, **{k: v for k, v in self.spec.render_env(values).items()},
-               **self.guard.env(), RUN_MARKER: self.run_id}
+               "REPORT_TZ": self.settings.report_tz, **self.guard.env(),
+               RUN_MARKER: self.run_id}
         env = {k: v for k, v in env.items() if v is not None}
         self.times["started_ms"] = now_ms()
         self.proc = popen_logged(self.command, self.harness_dir / "pipeline.out.log", env,
@@ -324,7 +329,11 @@ class SoakSession:
 
     def _sweep(self) -> None:
         pgid = self.proc.pid if (self.proc is not None and os.name == "posix") else None
-        self.orphans = sweep(self.run_id, pgid)
+        try:
+            self.orphans = sweep(self.run_id, pgid)
+        except Exception as exc:
+            self.sweep_error = f"{type(exc).__name__}: {exc}"
+            raise                                  # the teardown records it and goes on
         if self.orphans:
             self.history.record("orphans_swept", None, orphans=self.orphans)
 

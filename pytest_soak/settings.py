@@ -116,6 +116,9 @@ RUN_OPTIONS = (
     Option("soak_progress_s", float, None,
            "seconds between plain progress lines when stdout is not a TTY (default "
            f"{PROGRESS_S['replay']:g} in REPLAY, {PROGRESS_S['live']:g} in LIVE)"),
+    Option("soak_report_tz", str, "Asia/Tokyo", "REPORT_TZ the harness gives the pipeline (an "
+           "IANA zone, non-UTC by default so a report ignoring it shows); D11 checks the "
+           "reports' offsets against it"),
     Option("soak_startup_timeout_s", float, 90.0, "wall seconds for the pipeline to be healthy"),
     Option("soak_stop_timeout_s", float, 90.0, "wall seconds after SIGINT before SIGKILL"),
 )
@@ -145,6 +148,7 @@ class SoakSettings:
     progress_s: float | None
     startup_timeout_s: float
     stop_timeout_s: float
+    report_tz: str
     worker_id: str | None = None
     # only the thresholds set by option/ini; the checks fill in the rest from Thresholds
     thresholds: dict[str, Any] = field(default_factory=dict)
@@ -205,6 +209,7 @@ class SoakSettings:
             progress_s=parsed["soak_progress_s"],
             startup_timeout_s=parsed["soak_startup_timeout_s"],
             stop_timeout_s=parsed["soak_stop_timeout_s"],
+            report_tz=_zone(parsed["soak_report_tz"]),
             worker_id=worker_id, thresholds=thresholds,
         )
 
@@ -222,6 +227,16 @@ def _parse(opt: Option, raw: Any) -> Any:
         raise SoakUsageError(f"{opt.flag} / {opt.name} = {value!r}: choose one of "
                              f"{', '.join(opt.choices)}")
     return value
+
+
+def _zone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SoakUsageError(f"--soak-report-tz / soak_report_tz = {name!r}: not an IANA time "
+                             "zone (e.g. Asia/Tokyo)") from None
+    return name
 
 
 def _sinks(text: str) -> list[str]:

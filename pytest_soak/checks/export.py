@@ -1,6 +1,8 @@
-"""D4 time-series export: export_count >= minutes, no export error outside an induced store
-outage, and the store, read back by the harness, holds total, strong_ratio, gating_breakdown
-(one series per reason) and per_minute with the sinks' values.
+"""D4 time-series export: the store, counted by the harness, holds one export per closed
+minute and the manifest's export_count says as much; error_count is the number of recorded
+failure times and none of them lies outside an induced store outage; and the store, read back
+by the harness, holds total, strong_ratio, gating_breakdown (one series per reason) and
+per_minute with the sinks' values.
 
 The failure times in run_manifest.timeseries_export.failures are wall-clock ms; each is
 matched against the windows (wall clock) of the faults that expect or tolerate the
@@ -20,6 +22,8 @@ from pytest_soak.evidence_loader import MANIFEST, OBSERVATIONS, RunEvidence, exc
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
 SERIES = ("total", "strong_ratio", "gating_breakdown", "per_minute")
+# the gateway's clock and the harness's are the same machine's; this covers their rounding
+PUSH_SLACK_S = 1.0
 
 
 def check_D4(run: RunEvidence, t: Thresholds) -> ItemResult:
@@ -40,15 +44,43 @@ def check_D4(run: RunEvidence, t: Thresholds) -> ItemResult:
 
 
 def _export_count(export: dict, obs: dict, t: Thresholds) -> ItemResult:
+    """Counted in the store, not taken from the manifest: one group (Pushgateway) or point
+    time (InfluxDB) per exported minute; a Pushgateway group counts only if the gateway's own
+    push time lies inside the pipeline's life (a group left by anything else is not this
+    run's export). The manifest's export_count must equal that count."""
+    name, evidence = "export_count", [OBSERVATIONS, MANIFEST]
     want = int(float(obs["minutes"]) * t.min_exports_per_minute)
-    got = export.get("export_count")
-    if not isinstance(got, int):
-        return failed("export_count", "timeseries_export.export_count is absent", None, want,
-                      [MANIFEST])
-    if got >= want:
-        return passed("export_count", f"{got} exports >= {want}", got, want, [MANIFEST])
-    return failed("export_count", f"only {got} exports, expected >= {want} (one per closed "
-                  "minute)", got, want, [MANIFEST])
+    store = obs["store"]
+    readback = store.get("readback")
+    if store.get("type") in (None, "none") or not isinstance(readback, dict) or not readback:
+        return unknown(name, "the harness could not count the exports in the store "
+                       f"({store.get('type')}: {store.get('readback_error')})", None, want,
+                       evidence)
+    counted, stray = _counted_exports(store_view(readback), obs)
+    claimed = export.get("export_count")
+    outside = f"; {stray} group(s) pushed outside the pipeline's life ignored" if stray else ""
+    if counted < want:
+        return failed(name, f"the store holds {counted} exported minute(s) of this run, "
+                      f"expected >= {want} (one per closed minute; manifest claims {claimed})"
+                      f"{outside}",
+                      counted, want, evidence)
+    if claimed != counted:
+        return failed(name, f"the manifest claims export_count {claimed}, the store holds "
+                      f"{counted} exported minutes{outside}", counted, want, evidence)
+    return passed(name, f"{counted} exported minutes in the store >= {want}, as the manifest "
+                  "says", counted, want, evidence)
+
+
+def _counted_exports(view: dict, obs: dict) -> tuple[int, int]:
+    """(minutes exported during the pipeline's life, minute groups pushed outside it)."""
+    started = dig(obs, "pipeline.started_ms")
+    stopped = dig(obs, "pipeline.stopped_ms") or dig(obs, "harness.ended_ms")
+    pushes = view["exports"]
+    if started is None or stopped is None:
+        return sum(1 for p in pushes.values() if p is None), 0
+    inside = [p for p in pushes.values()
+              if p is None or started / 1000 - PUSH_SLACK_S <= p <= stopped / 1000 + PUSH_SLACK_S]
+    return len(inside), len(pushes) - len(inside)
 
 
 def _errors_outside(run: RunEvidence, export: dict, obs: dict, t: Thresholds) -> ItemResult:
@@ -60,6 +92,12 @@ def _errors_outside(run: RunEvidence, export: dict, obs: dict, t: Thresholds) ->
     if errors and not isinstance(failures, list):
         return failed("errors outside outage", f"{errors} export errors and no failure times "
                       "to tell them from the induced outage", errors, 0, [MANIFEST])
+    if isinstance(failures, list) and len(failures) != errors:
+        # an error without its time cannot be shown to lie inside the outage (and a failure
+        # time without its error means the count is not the pipeline's real one)
+        return failed("errors outside outage", f"error_count {errors} but {len(failures)} "
+                      "failure time(s) recorded: the errors cannot all be placed in time",
+                      {"error_count": errors, "failures": len(failures)}, 0, [MANIFEST])
     speed = float(obs.get("speed") or 1)
     outages = [(f["started_ms"], f.get("ended_ms"), tolerance_s(f, t.settle_s) / speed * 1000)
                for f in run.faults

@@ -1,6 +1,7 @@
 """D6 manifest: run_manifest.json validates against its schema and holds harvester_metrics,
 resource_usage, shutdown_order, timeseries_export, alerts, status.processes[*].restart_count
-and restart_backoff_pattern. Present *and* filled: a section that is null or empty when the
+and restart_backoff_pattern (a process record for every stage the harness saw running).
+Present *and* filled: a section that is null or empty when the
 run had data for it is a failure, named by its JSON path."""
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def check_D6(run: RunEvidence, t: Thresholds) -> ItemResult:
     stop = interrupted(run, "D6")
     if stop:
         return stop
-    return combine("D6", [_schema_valid(state), _sections(state.doc)])
+    return combine("D6", [_schema_valid(state), _sections(run, state.doc)])
 
 
 def _schema_valid(state: FileState) -> ItemResult:
@@ -47,7 +48,7 @@ def _schema_valid(state: FileState) -> ItemResult:
     return failed(SCHEMA, state.describe(), len(state.problems), 0, [MANIFEST])
 
 
-def _sections(manifest: dict) -> ItemResult:
+def _sections(run: RunEvidence, manifest: dict) -> ItemResult:
     missing = [f"$.{key}" for key in REQUIRED if manifest.get(key) is None]
     empty = [f"$.{key}" for key in ("harvester_metrics", "resource_usage", "timeseries_export",
                                     "shutdown_order") if manifest.get(key) in ({}, [])]
@@ -56,6 +57,9 @@ def _sections(manifest: dict) -> ItemResult:
         missing.append("$.status.processes")
     missing += [f"$.status.processes.{name}.restart_count" for name, p in procs.items()
                 if not isinstance(p.get("restart_count"), int)]
+    # every stage the harness saw running (or the manifest says it enabled) has its record
+    seen = set((run.observations or {}).get("pids") or {}) | set(manifest.get("enabled") or [])
+    missing += [f"$.status.processes.{name}" for name in sorted(seen - set(procs)) if procs]
     if missing or empty:
         what = (f"missing {missing}" if missing else "") + (f" empty {empty}" if empty else "")
         return failed(SECTIONS, f"run_manifest.json {what.strip()}", len(missing) + len(empty),

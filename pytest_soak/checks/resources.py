@@ -71,6 +71,7 @@ def _agreement(res: dict, usage: dict, t: Thresholds) -> ItemResult:
     pairs = {"run peak": ((res.get("max_rss_mb_before_stop"), res.get("max_rss_mb")),
                           usage.get("max_rss_mb"))}
     claimed = usage.get("per_process") or {}
+    unreported = []
     for stage, mine in (res.get("per_process") or {}).items():
         if stage == "supervisor" or stage.startswith("other"):
             continue  # the harness's tree root may be a wrapper or a shell, not the supervisor
@@ -78,6 +79,11 @@ def _agreement(res: dict, usage: dict, t: Thresholds) -> ItemResult:
         if isinstance(theirs, dict) and theirs.get("max_rss_mb") is not None:
             pairs[stage] = ((mine.get("max_rss_mb_before_stop"), mine.get("max_rss_mb")),
                             theirs.get("max_rss_mb"))
+        elif claimed:
+            unreported.append(stage)  # measured by the harness, left out by the manifest
+    if unreported:
+        return failed("RSS agreement", f"the manifest reports no RSS for stage(s) "
+                      f"{unreported} the harness measured", unreported, [], BOTH)
     usable = {k: v for k, v in pairs.items() if v[1] is not None and v[0] != (None, None)}
     if not usable:
         return unknown("RSS agreement", "no RSS figure both measured and reported",
@@ -112,8 +118,12 @@ def _leaks(obs: dict, t: Thresholds) -> list[ItemResult]:
     stages = {k: v for k, v in series.items() if not k.startswith("other")}
     if not stages or start is None:
         return [unknown("leak", "no RSS series to fit a slope on", evidence=[OBSERVATIONS])]
-    return [_leak(stage, [p for p in points if p[0] <= stop], start, speed, t)
-            for stage, points in sorted(stages.items())]
+    # a stage the harness saw running but sampled no RSS for is not leak-free: unknown
+    unsampled = [unknown("leak", f"no RSS series for {stage}, which the harness saw running",
+                         evidence=[OBSERVATIONS], subject=stage)
+                 for stage in sorted(set(obs.get("pids") or {}) - set(stages))]
+    return unsampled + [_leak(stage, [p for p in points if p[0] <= stop], start, speed, t)
+                        for stage, points in sorted(stages.items())]
 
 
 def _leak(stage: str, points: list, start_ms: float, speed: float, t: Thresholds

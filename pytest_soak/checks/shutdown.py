@@ -1,7 +1,9 @@
 """D10 graceful shutdown: on SIGINT the stages stop in the order report -> broker -> signal ->
 harvest (the harness's configured order, not the pipeline's own config: a pipeline cannot
 pass by declaring a different order), as recorded in the manifest AND as the harness saw the
-processes exit; no orphan process; no residual in-memory queue; nothing committed lost.
+processes exit; no orphan process (the harness's own sweep: one that raised is unknown); no
+residual in-memory queue (every stage's status file present and readable, else fail);
+nothing committed lost.
 
 "Nothing committed lost" is reconciled by element: every signal committed to the durable
 handoff (handoff/signals) must be in each sink, by row_id.
@@ -78,7 +80,17 @@ def _not_forced(manifest: dict) -> ItemResult:
 
 
 def _orphans(obs: dict) -> ItemResult:
-    orphans = [o for o in obs["shutdown"]["orphans"] if o.get("status") != "zombie"]
+    """No process of the run outlived the supervisor, as the harness's own sweep found. A
+    sweep that raised (or observations that do not say it ran) proves nothing: unknown, the
+    harness's failure, never a pass."""
+    shutdown = obs["shutdown"]
+    if "sweep_error" not in shutdown:
+        return unknown("orphans", "the observations do not say whether the orphan sweep ran",
+                       evidence=[OBSERVATIONS])
+    if shutdown["sweep_error"]:
+        return unknown("orphans", f"the harness's orphan sweep raised: "
+                       f"{shutdown['sweep_error']}", evidence=[OBSERVATIONS])
+    orphans = [o for o in shutdown.get("orphans") or [] if o.get("status") != "zombie"]
     if orphans:
         desc = ", ".join(f"{o['pid']} {o['name']}" for o in orphans[:3])
         return failed("orphans", f"{len(orphans)} process(es) outlived the supervisor: {desc}",
@@ -93,26 +105,42 @@ def is_residual(key: str, value: object) -> bool:
     return holds and isinstance(value, int | float) and bool(value)
 
 
-def _residual_queues(run: RunEvidence) -> ItemResult:
-    files = sorted((run.run_dir / "status").glob("*.json"))
-    if not files:
-        return unknown("residual queues", "no status/<stage>.json to read")
+def _residual_queues(run: RunEvidence, obs: dict, manifest: dict) -> ItemResult:
+    """Every stage of the run (the harness saw it, or the manifest lists it) left a readable
+    status/<stage>.json saying it stopped with nothing held in memory. A status file the
+    pipeline should have written and did not, or wrote unreadable, fails: the pipeline's
+    evidence is broken, and a residual queue could hide behind it."""
+    written = {p.stem for p in (run.run_dir / "status").glob("*.json")}  # post-run helpers too
+    stages = sorted(set(obs.get("pids") or {}) | set(processes(manifest)) | written)
+    if not stages:
+        return unknown("residual queues", "neither the harness nor the manifest names a stage")
     residual: dict[str, int] = {}
-    not_stopped = []
-    for path in files:
+    not_stopped, broken = [], []
+    for stage in stages:
+        path = run.run_dir / "status" / f"{stage}.json"
         try:
             status = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except FileNotFoundError:
+            broken.append(f"{stage}: missing")
+            continue
+        except (OSError, ValueError) as exc:
+            broken.append(f"{stage}: unreadable ({type(exc).__name__})")
+            continue
+        if not isinstance(status, dict):
+            broken.append(f"{stage}: not a JSON object")
             continue
         if status.get("state") != "stopped":
-            not_stopped.append(f"{path.stem}={status.get('state')}")
+            not_stopped.append(f"{stage}={status.get('state')}")
         for key, value in (status.get("metrics") or {}).items():
             if is_residual(key, value):
-                residual[f"{path.stem}.{key}"] = value
-    if residual or not_stopped:
-        return failed("residual queues", f"residual in-memory queue(s) {residual} "
-                      f"state(s) {not_stopped}", residual, 0, ["status/"])
-    return passed("residual queues", f"{len(files)} stages stopped with empty queues", 0, 0,
+                residual[f"{stage}.{key}"] = value
+    if broken or residual or not_stopped:
+        what = [f"status file(s) {broken}" if broken else "",
+                f"residual in-memory queue(s) {residual}" if residual else "",
+                f"state(s) {not_stopped}" if not_stopped else ""]
+        return failed("residual queues", "; ".join(w for w in what if w),
+                      len(broken) + len(residual) + len(not_stopped), 0, ["status/"])
+    return passed("residual queues", f"{len(stages)} stages stopped with empty queues", 0, 0,
                   ["status/"])
 
 
@@ -162,7 +190,8 @@ def check_D10(run: RunEvidence, t: Thresholds) -> ItemResult:
         _order("manifest order", manifest_order(manifest), t, MANIFEST),
         _order("observed order", observed_order(obs, manifest), t, OBSERVATIONS,
                unseen_is_unknown=True),
-        _not_forced(manifest), _orphans(obs), _residual_queues(run), _nothing_lost(run)])
+        _not_forced(manifest), _orphans(obs), _residual_queues(run, obs, manifest),
+        _nothing_lost(run)])
 
 
 ITEM = DodItem(

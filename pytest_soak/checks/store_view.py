@@ -1,6 +1,9 @@
 """The store's read-back (observations.store.readback), reduced to what D4 compares with the
 sinks: per symbol total, strong_ratio and gating_breakdown over the run, per-minute totals,
-and (Pushgateway) the newest push_time_seconds of the run's groups.
+(Pushgateway) the newest push_time_seconds of the run's groups, and the exported minutes the
+harness counts itself: `exports` maps each minute's start (ms) to its group's own push time
+(Pushgateway, seconds, set by the gateway on receipt) or None (InfluxDB points carry the
+minute's event time, not a push time).
 
 Two shapes come in, as the harness's sidecars read them back:
 - Pushgateway: {"groups": [{"labels": {job, run_id, minute|instance}, "metrics":
@@ -21,7 +24,7 @@ MINUTE_MS = 60_000
 
 def empty_view() -> dict[str, Any]:
     return {"total": {}, "strong_ratio": {}, "gating_breakdown": defaultdict(dict),
-            "per_minute": defaultdict(float), "push_time_seconds": None}
+            "per_minute": defaultdict(float), "push_time_seconds": None, "exports": {}}
 
 
 def store_view(readback: dict) -> dict[str, Any]:
@@ -54,6 +57,9 @@ def _from_pushgateway(groups: list[dict]) -> dict[str, Any]:
             for lab, value in _values(metrics, "soak_gating_breakdown"):
                 view["gating_breakdown"][lab.get("symbol")][lab.get("reason")] = value
         elif "minute" in labels:
+            pushes = [pushed for _l, pushed in _values(metrics, "push_time_seconds")]
+            if pushes:                 # a group the gateway did not date is not counted
+                view["exports"][int(labels["minute"])] = max(pushes)
             for _l, value in _values(metrics, "soak_per_minute_total"):
                 view["per_minute"][int(labels["minute"])] += value
     return view
@@ -81,4 +87,5 @@ def _from_influx(series: dict[str, list[dict]]) -> dict[str, Any]:
         minute = to_ms(t)
         if minute is not None:
             view["per_minute"][minute // MINUTE_MS * MINUTE_MS] += row.get("total") or 0
+            view["exports"][minute // MINUTE_MS * MINUTE_MS] = None
     return view

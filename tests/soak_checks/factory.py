@@ -36,6 +36,17 @@ STABLE_S = 5.0
 REDACTED = "***REDACTED***"
 
 
+REPORT_TZ = "Asia/Tokyo"          # the zone the harness set (observations.report_tz)
+
+
+def iso(ms: int) -> str:
+    """ms as ISO-8601 in REPORT_TZ, as the report stage writes its times."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(REPORT_TZ)).isoformat(
+        timespec="milliseconds")
+
+
 def ev(s: float) -> int:
     """Event ms of market second s."""
     return int(E0 + s * 1000)
@@ -95,6 +106,7 @@ def observations() -> dict:
     return {
         "schema_version": 1, "run_id": "unit-run", "mode": "replay", "speed": SPEED,
         "minutes": MINUTES, "sink": "dual", "seed": 7, "schedule_file": None,
+        "report_tz": REPORT_TZ,
         "interrupted": False, "interrupt_reason": None,
         "pipeline": {"command": ["python", "-m", "orchestrator.run"], "health_url": "http://x",
                      "run_dir": ".", "supervisor_pid": 1000, "exit_code": 0,
@@ -117,7 +129,7 @@ def observations() -> dict:
                      "exits": [{"stage": st, "pid": PIDS[st], "exit_ms": wall(720) + i * 100}
                                for i, st in enumerate(("report", "broker", "signal", "harvest"))],
                      "observed_order": ["report", "broker", "signal", "harvest"],
-                     "orphans": []},
+                     "orphans": [], "sweep_error": None},
         "store": {"type": "prometheus", "url": "http://127.0.0.1:1",
                   "readback": None, "readback_error": None},
         "errors": [],
@@ -195,8 +207,8 @@ def run_manifest(rows: list[dict]) -> dict:
 def alert(rule: str, fired_s: float, resolved_s: float | None) -> dict:
     level = "critical" if rule == "no_data" else "warning"
     return {"rule": rule, "level": level, "state": "resolved" if resolved_s else "firing",
-            "fired_at": "2023-11-14T22:13:20.000+09:00", "fired_at_ms": ev(fired_s),
-            "resolved_at": "2023-11-14T22:14:20.000+09:00" if resolved_s else None,
+            "fired_at": iso(ev(fired_s)), "fired_at_ms": ev(fired_s),
+            "resolved_at": iso(ev(resolved_s)) if resolved_s else None,
             "resolved_at_ms": ev(resolved_s) if resolved_s else None,
             "details": {"minute_ms": ev(fired_s), "share": 0.9}}
 
@@ -339,7 +351,7 @@ def _tally(rows: list[dict]) -> dict:
 
 def daily_report(sink: str, rows: list[dict], manifest: dict) -> dict:
     return {"schema_version": 1, "run_id": "unit-run", "sink": sink, "tz": "Asia/Tokyo",
-            "generated_at": "2027-01-15T17:01:00+09:00", "generated_at_ms": wall(760),
+            "generated_at": iso(wall(760)), "generated_at_ms": wall(760),
             "sink_read": {"path": f"sinks/signals.{sink}", "rows": len(rows), "torn": 0,
                           "error": None},
             "totals": {**_tally(rows), "by_symbol": {}},

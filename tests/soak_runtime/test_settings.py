@@ -141,11 +141,19 @@ def test_settings_built_from_no_values_carry_each_options_default() -> None:
                  "soak_health_interval_s": s.health_interval_s,
                  "soak_sample_interval_s": s.sample_interval_s, "soak_progress_s": s.progress_s,
                  "soak_startup_timeout_s": s.startup_timeout_s,
-                 "soak_stop_timeout_s": s.stop_timeout_s}
+                 "soak_stop_timeout_s": s.stop_timeout_s, "soak_report_tz": s.report_tz}
     for opt in RUN_OPTIONS:
         if opt.name in by_option:
             assert by_option[opt.name] == opt.default, opt.name
     assert s.mode == "replay" and set(by_option) | {"soak_mode"} == {o.name for o in RUN_OPTIONS}
+
+
+def test_report_tz_is_a_non_utc_zone_by_default_and_must_be_a_zone() -> None:
+    assert SoakSettings.from_values({}).report_tz == "Asia/Tokyo"
+    assert SoakSettings.from_values({"soak_report_tz": "Europe/Paris"}).report_tz == \
+        "Europe/Paris"
+    with pytest.raises(SoakUsageError, match="soak-report-tz"):
+        SoakSettings.from_values({"soak_report_tz": "Mars/Olympus"})
 
 
 def _shown(opt) -> str:  # noqa: ANN001 - an Option

@@ -6,7 +6,8 @@ evidence this wrapper damages after it exits, the way a buggy pipeline would hav
 
 The harness starts this wrapper as "the pipeline" and sends it SIGINT at the end; the wrapper
 forwards the signal to the real supervisor, waits for it, applies each BREAKAGE to DIR and
-exits with the supervisor's exit code. Used only by the honesty tests (tests/mutations/ (behavioural_*.py)).
+exits with the supervisor's exit code. Used by the behavioural
+mutations (tests/mutations/behavioural_*.py).
 """
 
 from __future__ import annotations
