@@ -39,15 +39,13 @@ import psutil
 
 from evidence.atomic import write_json_atomic
 from pytest_soak.procs import POSIX, RUN_MARKER, describe
-from pytest_soak.resources import alive
+from pytest_soak.resources import alive, start_s
 
 HARNESS_MARKER = "SOAK_HARNESS_ID"
 CLAIM = ".claimed-"
 ENDED = ".ended"
-# psutil's create_time() is the start in jiffies since boot PLUS the boot time, which the kernel
-# derives from the wall clock: a clock adjustment moves every process's create_time by whole
-# seconds. A 10 ms tolerance once judged a live harness dead 45 minutes into a LIVE soak, and
-# its watcher ended the run. 2 s covers such a shift; a pid cannot be reused by a process that
+# Processes are known by pid and start_s (resources.start_s: seconds since boot on Linux, so a
+# wall-clock step moves nothing). 2 s of tolerance: a pid cannot be reused by a process that
 # starts within 2 s of the first one's start (it would have to exit and the pid space wrap).
 TIME_TOLERANCE_S = 2.0
 
@@ -63,21 +61,27 @@ def now_ms() -> int:
 
 
 # ---- which processes are the record's -------------------------------------------------------
-def same_process(pid: int, create_time: float) -> psutil.Process | None:
-    """The live process `pid` if it is the one that started at `create_time`, else None."""
+def same_process(pid: int, started: float | None) -> psutil.Process | None:
+    """The live process `pid` if it is the one whose start_s was `started`, else None (also
+    when `started` is unknown: a process that cannot be told apart is never ours to end)."""
     try:
         proc = psutil.Process(pid)
-        if abs(proc.create_time() - create_time) > TIME_TOLERANCE_S:
+        if started is None or abs(start_s(proc) - started) > TIME_TOLERANCE_S:
             return None
     except (psutil.Error, ValueError):
         return None
     return proc if alive(proc) else None
 
 
+def _start(entry: dict[str, Any]) -> float | None:
+    return float(entry["start_s"]) if entry.get("start_s") is not None else None
+
+
 def harness_alive(doc: dict[str, Any]) -> bool:
     harness = doc.get("harness") or {}
-    return same_process(int(harness.get("pid", -1)), float(harness.get("create_time", 0))) \
-        is not None
+    if "start_s" not in harness:     # a record of an older version: never judge it dead
+        return psutil.pid_exists(int(harness.get("pid", -1)))
+    return same_process(int(harness.get("pid", -1)), float(harness["start_s"])) is not None
 
 
 def _marked(proc: psutil.Process, harness_id: str, run_ids: set[str]) -> bool:
@@ -99,7 +103,7 @@ def _in_group(proc: psutil.Process, leaders: dict[int, float]) -> bool:
         leader = same_process(pgid, started)
         if leader is None and psutil.pid_exists(pgid) and alive(psutil.Process(pgid)):
             return False                   # a live leader of another start time: a new group
-        return proc.create_time() >= started - TIME_TOLERANCE_S
+        return start_s(proc) >= started - TIME_TOLERANCE_S
     except (psutil.Error, OSError):
         return False
 
@@ -110,13 +114,13 @@ def processes_of(doc: dict[str, Any], seen: dict[int, float] | None = None
     pairs the watcher saw as descendants of registered processes. Never this process."""
     me = os.getpid()
     found: dict[int, psutil.Process] = {}
-    known = {int(p["pid"]): float(p["create_time"]) for p in doc.get("processes", [])}
+    known = {int(p["pid"]): _start(p) for p in doc.get("processes", [])}
     for pid, started in {**(seen or {}), **known}.items():
         proc = same_process(pid, started)
         if proc is not None and pid != me:
             found[pid] = proc
-    leaders = {int(p["pid"]): float(p["create_time"]) for p in doc.get("processes", [])
-               if p.get("group_leader")}
+    leaders = {int(p["pid"]): _start(p) for p in doc.get("processes", [])
+               if p.get("group_leader") and _start(p) is not None}
     run_ids = {str(r["run_id"]) for r in doc.get("runs", [])}
     harness_id = str(doc.get("harness_id"))
     for proc in psutil.process_iter():
@@ -277,7 +281,7 @@ class HarnessGuard:
         self.path = self.directory / f"{self.harness_id}.json"
         self.doc: dict[str, Any] = {
             "version": 1, "harness_id": self.harness_id,
-            "harness": {"pid": me.pid, "create_time": self.create_time,
+            "harness": {"pid": me.pid, "create_time": self.create_time, "start_s": start_s(me),
                         "cmdline": _cmdline(me)},
             "watcher": None, "runs": [], "processes": []}
         self.swept: list[dict[str, Any]] = []
@@ -308,8 +312,9 @@ class HarnessGuard:
     def _start_watcher(self) -> None:
         from pytest_soak.reaper import start_watcher
         self.watcher = start_watcher(self.path, self.path.with_suffix(".log"))
-        self.doc["watcher"] = {"pid": self.watcher.pid,
-                               "create_time": psutil.Process(self.watcher.pid).create_time()}
+        watcher = psutil.Process(self.watcher.pid)
+        self.doc["watcher"] = {"pid": self.watcher.pid, "create_time": watcher.create_time(),
+                               "start_s": start_s(watcher)}
         self._write()
 
     def _write(self) -> None:
@@ -324,11 +329,13 @@ class HarnessGuard:
     def register(self, popen: subprocess.Popen, what: str, group_leader: bool = False) -> None:
         """Remember a started process (and restart the watcher if it was killed)."""
         try:
-            started = psutil.Process(popen.pid).create_time()
+            proc = psutil.Process(popen.pid)
+            started, wall_start = start_s(proc), proc.create_time()
         except psutil.Error:
             return                                   # already gone
         with self._lock:
-            self.doc["processes"].append({"pid": popen.pid, "create_time": started,
+            self.doc["processes"].append({"pid": popen.pid, "create_time": wall_start,
+                                          "start_s": started,
                                           "what": what, "group_leader": group_leader})
             try:
                 if self.watcher is not None and self.watcher.poll() is not None and \

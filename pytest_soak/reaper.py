@@ -24,6 +24,7 @@ import psutil
 
 from evidence.atomic import write_json_atomic
 from pytest_soak import harness_record as hr
+from pytest_soak.resources import start_s
 
 POLL_S = 0.2
 DESCENDANTS_EVERY_S = 1.0
@@ -52,12 +53,12 @@ def _descendants(doc: dict, seen: dict[int, float]) -> None:
     """Remember (pid: start time) of every descendant of a registered process: a child that
     left the group and dropped the environment marker is still known by its ancestry."""
     for entry in doc.get("processes", []):
-        root = hr.same_process(int(entry["pid"]), float(entry["create_time"]))
+        root = hr.same_process(int(entry["pid"]), hr._start(entry))
         if root is None:
             continue
         try:
             for child in root.children(recursive=True):
-                seen.setdefault(child.pid, child.create_time())
+                seen.setdefault(child.pid, start_s(child))
         except psutil.Error:
             continue
 

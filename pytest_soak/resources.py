@@ -52,6 +52,27 @@ def started_ms(proc: psutil.Process) -> int:
     return int(created * 1000)
 
 
+def start_s(proc: psutil.Process) -> float:
+    """A process's start as an identity no wall-clock step moves (seconds; compare only with
+    another start_s).
+
+    On Linux psutil's create_time() is jiffies since boot plus /proc/stat's btime, which the
+    kernel re-derives from the wall clock: a clock step (an NTP correction, a VM resumed after
+    a pause) moves every process's create_time by the step. A LIVE soak's watcher once saw its
+    live harness's start move by 13 s after a 13 s freeze of the machine, judged it dead and
+    ended the run. Seconds since boot do not move; btime is read on both sides of
+    create_time() so a step between the reads is retried. Elsewhere create_time() is the
+    stored wall-clock start, which a later step does not change.
+    """
+    if not sys.platform.startswith("linux"):
+        return proc.create_time()
+    while True:
+        before = psutil.boot_time()
+        created = proc.create_time()
+        if psutil.boot_time() == before:
+            return round(created - before, 3)
+
+
 class ProcessTree:
     """Finds the supervisor's descendants and names them by stage."""
 

@@ -17,6 +17,7 @@ import pytest
 from evidence.atomic import write_json_atomic
 from pytest_soak import harness_record as hr
 from pytest_soak.procs import wait_for
+from pytest_soak.resources import start_s
 
 REPO = Path(__file__).resolve().parents[2]
 SLEEP = "import time; time.sleep(120)"
@@ -52,7 +53,7 @@ def sleeper(env: dict[str, str] | None = None) -> subprocess.Popen:
 
 
 def started(pid: int) -> float:
-    return psutil.Process(pid).create_time()
+    return start_s(psutil.Process(pid))
 
 
 def gone(pid: int, create_time: float) -> bool:
@@ -62,10 +63,10 @@ def gone(pid: int, create_time: float) -> bool:
 def record_for(harness_pid: int, harness_ct: float, children: list[tuple[int, float]],
                run_id: str = "soak-test-run") -> dict:
     return {"version": 1, "harness_id": f"{harness_pid}-{int(harness_ct * 1000)}",
-            "harness": {"pid": harness_pid, "create_time": harness_ct,
+            "harness": {"pid": harness_pid, "create_time": harness_ct, "start_s": harness_ct,
                         "cmdline": ["pytest", "suites/soak"]},
             "watcher": None, "runs": [{"run_id": run_id, "run_dir": "/nowhere"}],
-            "processes": [{"pid": p, "create_time": ct, "what": "sleeper",
+            "processes": [{"pid": p, "create_time": ct, "start_s": ct, "what": "sleeper",
                            "group_leader": False} for p, ct in children]}
 
 
@@ -192,25 +193,30 @@ def test_a_group_member_started_before_its_recorded_leader_is_not_taken(tmp_path
     leader = sleeper()
     try:
         doc = record_for(leader.pid, 0.0, [])
-        doc["processes"] = [{"pid": leader.pid, "create_time": started(leader.pid) + 30,
+        doc["processes"] = [{"pid": leader.pid, "start_s": started(leader.pid) + 30,
                              "what": "leader", "group_leader": True}]
         assert hr.processes_of(doc) == []                   # a live leader of another start
-        doc["processes"][0]["create_time"] = started(leader.pid)
+        doc["processes"][0]["start_s"] = started(leader.pid)
         assert [p.pid for p in hr.processes_of(doc)] == [leader.pid]
     finally:
         end(leader)
 
 
-def test_a_clock_adjustment_of_a_second_never_makes_a_live_harness_dead() -> None:
-    # psutil adds the boot time, derived from the wall clock, to every start time: after a
-    # clock adjustment the same live process reads a second earlier or later (a LIVE soak's
-    # watcher once ended its own live run on that)
-    import psutil
-
-    from pytest_soak import harness_record as hr
+def test_a_wall_clock_step_never_makes_a_live_harness_dead() -> None:
+    """A LIVE soak's watcher ended its own live run twice: after a clock adjustment (1 s) and
+    after a 13 s freeze of the machine, psutil's create_time of the live harness had moved by
+    the step (it adds /proc/stat's btime, re-derived from the wall clock). The identity is
+    start_s: seconds since boot on Linux, which no step moves; a start 5 s off is another
+    process."""
     me = psutil.Process()
+    mine = start_s(me)
+    if sys.platform.startswith("linux"):
+        # what a step does to create_time does nothing to start_s: it is the jiffies count
+        with open(f"/proc/{me.pid}/stat", encoding="ascii") as stat:
+            jiffies = int(stat.read().rsplit(")", 1)[1].split()[19])
+        assert mine == pytest.approx(jiffies / os.sysconf("SC_CLK_TCK"), abs=0.01)
     for shift in (-1.0, 1.0):
-        doc = {"harness": {"pid": me.pid, "create_time": me.create_time() + shift}}
-        assert hr.harness_alive(doc)
-    assert not hr.harness_alive({"harness": {"pid": me.pid,
-                                             "create_time": me.create_time() - 5}})
+        assert hr.harness_alive({"harness": {"pid": me.pid, "start_s": mine + shift}})
+    assert not hr.harness_alive({"harness": {"pid": me.pid, "start_s": mine - 5}})
+    # a record without start_s (an older version's) is never judged dead while its pid lives
+    assert hr.harness_alive({"harness": {"pid": me.pid, "create_time": 0.0}})
