@@ -20,6 +20,8 @@ status cache of status_poll_s wall seconds, and alert_lag_s (thresholds.py) cove
 handoff's processing lag and the signal stage's trailing windows. Hence:
     fired_at    in [C.start + hold_minutes, C.end]
     resolved_at in (fired_at, C.end + resolve_minutes]
+A second firing of the rule before that resolve bound (and not inside another such window's
+fire range) is a flap: exactly one firing per window.
 """
 
 from __future__ import annotations
@@ -73,6 +75,14 @@ class Span:
 
     def holds_fire(self, fired_ms: int | None) -> bool:
         return fired_ms is not None and self.fire_lo <= fired_ms <= self.fire_hi
+
+    def around(self, fired_ms: int | None, others: list[Span]) -> bool:
+        """A firing this window must answer for: in its fire range, or later but before its
+        resolve bound and in no other window's fire range (a second firing then is a flap)."""
+        if fired_ms is None or not self.fire_lo <= fired_ms <= self.resolve_hi:
+            return False
+        return self.holds_fire(fired_ms) or not any(
+            o.holds_fire(fired_ms) for o in others if o is not self)
 
 
 def _config(run: RunEvidence) -> tuple[dict | None, str]:

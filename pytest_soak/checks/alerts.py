@@ -89,9 +89,10 @@ def _rule_cycle(run: RunEvidence, rule: str, alerts: list[dict], timing: Timing 
         f_ms, r_ms = alert_times(off_grid[0])
         return failed(rule, f"stamped {f_ms}..{_stamp(r_ms)}: not minute ends (a rule is "
                       "stamped with its closed minute's end)", f_ms, "minute end", EVIDENCE)
-    expecting = [s for s in spans(run, rule, timing, t) if s.expecting]
+    every = spans(run, rule, timing, t)
+    expecting = [s for s in every if s.expecting]
     for sp in expecting:
-        problem = _one_cycle(run, sp, [a for a in mine if sp.holds_fire(alert_times(a)[0])],
+        problem = _one_cycle(run, sp, [a for a in mine if sp.around(alert_times(a)[0], every)],
                              timing)
         if problem:
             return problem
@@ -187,8 +188,9 @@ def _no_flapping(run: RunEvidence, alerts: list[dict], timing: Timing | None, wh
     flaps = []
     for rule in sorted({str(a.get("rule")) for a in alerts}):
         fired = [alert_times(a)[0] for a in alerts if a.get("rule") == rule]
-        for sp in spans(run, rule, timing, t):
-            inside = [f for f in fired if sp.holds_fire(f)]
+        every = spans(run, rule, timing, t)
+        for sp in every:
+            inside = [f for f in fired if sp.around(f, every)]
             if len(inside) > 1:
                 flaps.append(f"{rule} fired {len(inside)} times around fault {sp.fault_id} "
                              f"(at {inside[:4]})")
