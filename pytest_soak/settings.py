@@ -84,10 +84,9 @@ THRESHOLD_OPTIONS = (
     _threshold("queue_depth_max_pct", float,
                "D7: harvest's queue depth outside fault windows, % of its queue_max"),
     _threshold("settle_s", float, "market seconds after a fault window still counted as induced"),
-    _threshold("alert_fire_grace_s", float,
-               "D3: market seconds after its window a rule may still fire for it"),
-    _threshold("alert_resolve_grace_s", float,
-               "D3: market seconds after its window a rule must have resolved"),
+    _threshold("alert_lag_s", float,
+               "D3: market seconds of report lateness beyond its declared lateness_s and "
+               "status poll"),
 )
 
 RUN_OPTIONS = (

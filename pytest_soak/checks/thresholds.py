@@ -23,12 +23,10 @@ class Thresholds:
     # market seconds after a fault window during which what it tolerates stays excused, for a
     # fault whose tolerates.for_s is null (the kinds' default; pytest_soak/fault_kinds/)
     settle_s: float = 90.0
-    # D3: a rule must fire no later than this after its window ends, and resolve within
-    # resolve_grace_s after the window ends. A fault's after-effect can start as the window
-    # ends (a burst distorts the strong-signal baseline) and a 2-minute rule then fires after
-    # two closed minutes: up to 2 min + 1 min of minute alignment + lateness, hence 3.5 min.
-    alert_fire_grace_s: float = 210.0
-    alert_resolve_grace_s: float = 300.0
+    # D3: market seconds of the report's lateness beyond its declared lateness_s and status
+    # poll (checks/alert_windows.py): the signals' handoff lag and the signal stage's 60 s
+    # trailing windows, which carry a regime's effect into the minute after it ends
+    alert_lag_s: float = 60.0
     # the report stage's rule names (the schema's enum, schemas/manifest/alerts.schema.json)
     alert_rules: tuple[str, ...] = field(default_factory=alert_rules)
     # D4: exports per closed minute; relative tolerance of store read-back vs sinks

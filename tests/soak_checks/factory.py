@@ -69,10 +69,14 @@ FAULTS = [
     ("store", "store_down", None, 450, 570, {}),
     ("burst", "burst", None, 600, 600, {"factor": 50}),
 ]
-# rule -> (fired s, resolved s) in market seconds
+# rule -> (fired s, resolved s) in market seconds: minute ends, each after its rule's
+# hold_minutes (RULE_MINUTES) inside the window that induces it (checks/alert_windows.py)
 ALERTS = {"low_consistency": (120, 180), "no_data": (300, 360),
-          "strong_ratio_collapse": (420, 480), "export_failing": (570, 600),
+          "strong_ratio_collapse": (420, 480), "export_failing": (600, 660),
           "data_drop": (600, 660)}
+# rule -> (hold_minutes, resolve_minutes), as config/defaults.yaml declares them
+RULE_MINUTES = {"no_data": (2, 1), "low_consistency": (1, 1), "strong_ratio_collapse": (2, 1),
+                "export_failing": (3, 1), "data_drop": (1, 1)}
 
 
 def signal_rows() -> list[dict]:
@@ -317,7 +321,19 @@ def good_run(root: Path) -> Path:
                           durable=False)
         (run / f"reports/{sink}/summary_20270115_080100.md").write_text("# report\n")
     write_parity(run)
+    write_pipeline_config(run)
     return run
+
+
+def write_pipeline_config(run: Path) -> None:
+    """The report's part of the config the harness hands the pipeline (D3 reads its rules)."""
+    import yaml
+    alerts = {rule: {"hold_minutes": h, "resolve_minutes": r}
+              for rule, (h, r) in RULE_MINUTES.items()}
+    config = {"report": {"tz": "Asia/Tokyo", "lateness_s": 10, "status_poll_s": 0.2,
+                         "alerts": alerts}}
+    (run / "harness").mkdir(parents=True, exist_ok=True)
+    (run / "harness/pipeline_config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
 
 
 def rewrite(run: Path, rel: str, change: Callable[[Any], Any]) -> None:
