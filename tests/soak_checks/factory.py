@@ -106,7 +106,7 @@ def observations() -> dict:
         "restarts": [{"stage": "signal", "fault_id": "kill", "killed_ms": wall(180),
                       "old_pid": PIDS["signal"], "new_pid": NEW_SIGNAL_PID,
                       "new_pid_seen_ms": wall(180) + 400, "healthy_again_ms": wall(180) + 1500,
-                      "restart_s": 1.5}],
+                      "healthy_again_pid": NEW_SIGNAL_PID, "restart_s": 1.5}],
         "shutdown": {"signal": "SIGINT", "sent_ms": wall(MINUTES * 60),
                      "exits": [{"stage": st, "pid": PIDS[st], "exit_ms": wall(720) + i * 100}
                                for i, st in enumerate(("report", "broker", "signal", "harvest"))],
@@ -123,8 +123,18 @@ def health_polls() -> list[dict]:
     for s in range(0, MINUTES * 60, 10):
         stages = {st: not (st == "signal" and 180 <= s < 190) for st in STAGES}
         polls.append({"t_ms": wall(s), "market_s": s, "ok": True, "http_status": 200,
-                      "stages": stages, "in_fault": []})
+                      "stages": stages, **pid_view(s), "in_fault": []})
     return polls
+
+
+def pid_view(s: float) -> dict:
+    """A poll's pids at market second s: the body's and what the harness saw (psutil); signal
+    is being restarted at 180-190 s (no pid in the body, none live)."""
+    pids = {st: NEW_SIGNAL_PID if st == "signal" and s >= 190 else PIDS[st] for st in STAGES}
+    if 180 <= s < 190:
+        del pids["signal"]
+    return {"pids": pids, "live_pids": {st: [pid] for st, pid in pids.items()},
+            "pid_check": {st: "ok" if st in pids else "the body names no pid" for st in STAGES}}
 
 
 def process(stage: str) -> dict:

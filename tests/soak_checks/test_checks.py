@@ -16,7 +16,7 @@ import pytest
 from pytest_soak.checks import CHECKS, Thresholds, judge, run_check
 from pytest_soak.evidence_loader import RunEvidence
 
-from .factory import MINUTES, SPEED, counter, ev, fault_record, rewrite, wall, write_jsonl
+from .factory import MINUTES, SPEED, counter, ev, fault_record, pid_view, rewrite, wall, write_jsonl
 
 OBS, MAN, SRC = "harness_observations.json", "run_manifest.json", "source_manifest.json"
 
@@ -96,7 +96,7 @@ CASES = [
     ("D1", "fail", OBS, _set("pipeline.stop_sent_ms", wall(MINUTES * 60 + 120))),
     ("D1", "unknown", OBS, _set("interrupted", True)),
     ("D2", "fail", None, lambda d: write_jsonl(d / "observer/health.jsonl", [
-        {"t_ms": wall(s), "market_s": s, "ok": True,
+        {"t_ms": wall(s), "market_s": s, "ok": True, **pid_view(s),
          "stages": {"harvest": s % 100 != 0, "signal": True, "broker": True, "report": True}}
         for s in range(0, 720, 10)])),
     ("D2", "unknown", None, lambda d: write_jsonl(d / "observer/health.jsonl", [])),
