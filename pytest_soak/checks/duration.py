@@ -59,7 +59,8 @@ def _served_until_stop(run: RunEvidence, obs: dict, t: Thresholds) -> ItemResult
     healthy = [p for p in polls if _all_healthy(p)]
     if stop is None or not healthy:
         said = [p for p in polls if (p.get("stages") or {}) and all(p["stages"].values())]
-        why = f" ({len(said)} said so, none with every pid checked live)" if said else ""
+        why = (f" ({len(said)} said so, none with every pid checked live)"
+               if said and not healthy else "")
         return unknown("served until the stop", "no all-healthy poll before a stop signal"
                        + why, evidence=[rel])
     gap_s = round((stop - healthy[-1]["t_ms"]) / 1000 * float(obs.get("speed") or 1), 1)
