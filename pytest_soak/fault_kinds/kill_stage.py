@@ -3,14 +3,15 @@
 Proof: a new pid for the stage and a healthy poll after it (gives `restart_s`), all seen by
 the harness's own observer, which polls the stage's health every fast tick (0.1 s) from the
 kill until it is back, so `restart_s` is not rounded up to the D2 poll grid (10 wall s at
-1x). Tolerates the killed stage's health -- only its own: no other stage was unhealthy around
-a kill of signal in two gate runs at 30x and two LIVE runs at 1x (freshness is harvest's
-only) -- and reconnects (a restarted harvest opens its connections again), for 60 market s
-after the kill (`for_s`): measured, the killed stage was back 0.74-0.79 wall s after the kill
-(24 market s at 30x: two unhealthy polls); 60 s covers a second kill inside the stable period
-(the backoff doubles to 0.4 s) with room for a loaded machine. A schedule whose restarts take
-longer (a slower backoff, a higher speed) sets its own `for_s`. Wall clock: the restart plays
-out in wall seconds.
+1x). Tolerates the killed stage's health -- only its own: no other stage was unhealthy
+around a kill of signal in two gate runs at 30x and two LIVE runs at 1x (freshness is
+harvest's only), nor around a kill of each of the four stages in tests/orchestrator's
+lifecycle test, which asserts it -- and reconnects (a restarted harvest opens its connections
+again), for 60 market s after the kill (`for_s`). Measured, the killed stage was back 0.56-0.79
+wall s after the kill (24 market s at 30x: two unhealthy polls); 60 s covers a second kill
+inside the stable period (the backoff doubles to 0.4 s) with room for a loaded machine. A
+schedule whose restarts take longer (a slower backoff, a higher speed) sets its own `for_s`.
+Wall clock: the restart plays out in wall seconds.
 """
 
 from __future__ import annotations
