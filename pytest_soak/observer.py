@@ -1,7 +1,9 @@
 """The independent observer: the harness's own eyes on the running pipeline.
 
 One background thread, driven by the market clock:
-- every `health_interval_s` market seconds it polls the health URL (D2) and notes stage pids;
+- every `health_interval_s` market seconds it polls the health URL (D2) and checks, with
+  psutil right after the answer, that the pid the body names per stage is that stage's live
+  process (a stage is healthy for the harness only then; pytest_soak/health.py);
 - every `sample_interval_s` wall seconds it samples RSS / open files of the whole process tree
   with psutil (D8);
 - on every tick it tracks pids per stage (first/last seen, exit time) so restarts (D9) and
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-from pytest_soak.health import HealthPoll, poll_health
+from pytest_soak.health import HealthPoll, poll_health, verify_pids
 from pytest_soak.resources import Downsampler, ProcessTree, sample_process
 
 
@@ -116,7 +118,7 @@ class Observer:
         self.stats: dict[str, StageStats] = {s: StageStats() for s in stages}
         self.polls = self.failed_polls = self.samples = 0
         self.last_poll: HealthPoll | None = None
-        self.recent: dict[str, deque] = {s: deque(maxlen=4000) for s in stages}  # (t_ms, ok)
+        self.recent: dict[str, deque] = {s: deque(maxlen=4000) for s in stages}  # (t_ms, ok, pid)
         self.max_rss: dict[str, float] = {}
         self.max_files: dict[str, int] = {}
         self.sample_counts: dict[str, int] = {}
@@ -185,7 +187,7 @@ class Observer:
             return None
         t_ms = now_ms()
         market_s = self.market_s()
-        poll = poll_health(self._http, url, t_ms, timeout_s=max(1.0, self.health_wall_s * 3))
+        poll = self._verified(url, t_ms, max(1.0, self.health_wall_s * 3))
         faults = self.fault_ids_at(market_s)
         with self.lock:
             counting = self.counting
@@ -193,18 +195,27 @@ class Observer:
                 self.polls += 1
                 self.failed_polls += not poll.ok
             for stage in self.stages:
-                healthy = poll.ok and poll.stages.get(stage) is True
+                healthy = poll.healthy(stage)
                 if counting:
                     self.stats[stage].add(healthy, bool(faults))
-                self.recent[stage].append((t_ms, healthy))
+                self.recent[stage].append((t_ms, healthy, poll.pids.get(stage)))
             self.last_poll = poll
         line = {"t_ms": t_ms, "market_s": round(market_s, 2), "ok": poll.ok,
                 "http_status": poll.http_status, "stages": poll.stages, "pids": poll.pids,
+                "live_pids": poll.live_pids, "pid_check": poll.pid_check,
                 "in_fault": faults, "phase": "run" if counting else "startup"}
         if poll.error:
             line["error"] = poll.error
         self._health_f.write(json.dumps(line) + "\n")
         self._health_f.flush()
+        return poll
+
+    def _verified(self, url: str, t_ms: int, timeout_s: float) -> HealthPoll:
+        """One poll, its pids checked against the harness's psutil view taken after the
+        answer (a pid alive then was alive when the body was built)."""
+        poll = poll_health(self._http, url, t_ms, timeout_s=timeout_s)
+        if poll.ok:
+            verify_pids(poll, self.tree, self.stages)
         return poll
 
     def watch_recovery(self, stage: str, old_pid: int | None, killed_ms: int) -> None:
@@ -218,11 +229,11 @@ class Observer:
         if not url:
             return
         t_ms = now_ms()
-        poll = poll_health(self._http, url, t_ms, timeout_s=1.0)
+        poll = self._verified(url, t_ms, 1.0)
         with self.lock:
             for stage, (old_pid, killed_ms, give_up) in list(self.recovering.items()):
-                healthy = poll.ok and poll.stages.get(stage) is True
-                self.recent[stage].append((t_ms, healthy))
+                healthy = poll.healthy(stage)
+                self.recent[stage].append((t_ms, healthy, poll.pids.get(stage)))
                 new = self.pids.first_new_pid(stage, old_pid, killed_ms)
                 back = healthy and new is not None and t_ms >= new["first_seen_ms"]
                 if back or time.monotonic() > give_up:
@@ -264,9 +275,15 @@ class Observer:
         return poll is not None and poll.all_healthy(self.stages)
 
     def first_healthy_after(self, stage: str, t_ms: int) -> int | None:
-        """Time of the first poll at/after t_ms that found `stage` healthy."""
+        """Time of the first poll at/after t_ms that found `stage` healthy (pid verified)."""
+        found = self.first_healthy_poll_after(stage, t_ms)
+        return found[0] if found else None
+
+    def first_healthy_poll_after(self, stage: str, t_ms: int) -> tuple[int, int] | None:
+        """(time, the verified pid the body named) of that poll."""
         with self.lock:
-            return next((t for t, ok in self.recent.get(stage, ()) if ok and t >= t_ms), None)
+            return next(((t, pid) for t, ok, pid in self.recent.get(stage, ())
+                         if ok and t >= t_ms), None)
 
     # --- summaries for harness_observations.json -------------------------------------------
     def health_summary(self) -> dict:

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from pytest_soak.checks.aggregates import sink_aggregates  # noqa: E402
 from pytest_soak.checks.alerts import alert_times  # noqa: E402
 from pytest_soak.evidence_loader import RunEvidence  # noqa: E402
+from pytest_soak.health import harness_healthy  # noqa: E402
 
 FAULT_COLOUR = "#f4c7c3"
 EVENT_TIME = re.compile(rb'"E":(\d+)')
@@ -122,13 +123,12 @@ def health_per_stage(run: RunEvidence) -> Path:
     fig, ax = plt.subplots(figsize=(9, 0.6 * max(len(stages), 2) + 1.5))
     for i, stage in enumerate(stages):
         xs = [p["market_s"] / 60 for p in polls if p.get("market_s") is not None]
-        ok = [(p.get("stages") or {}).get(stage) is True for p in polls
-              if p.get("market_s") is not None]
+        ok = [harness_healthy(p, stage) for p in polls if p.get("market_s") is not None]
         ax.scatter(xs, [i] * len(xs), c=["#2e7d32" if h else "#c62828" for h in ok], s=6,
                    marker="s")
     ax.set_yticks(range(len(stages)), stages)
-    return _save(fig, ax, run, "health.png", "Health per stage (harness polls; red = not healthy)",
-                 not polls)
+    return _save(fig, ax, run, "health.png",
+                 "Health per stage (harness polls, pids checked; red = not healthy)", not polls)
 
 
 def alert_timeline(run: RunEvidence) -> Path:

@@ -2,16 +2,19 @@
 
 Measured by the harness: the feed's event clock at market second 0 and when the stop was
 sent (observations.market_clock), its own health polls up to the stop (the pipeline must
-still be serving then, not only have been started), and the supervisor's exit code as the
+still be serving then, not only have been started: every stage healthy with the pid the body
+names checked live by psutil, pytest_soak/health.py), and the supervisor's exit code as the
 harness's Popen saw it.
 """
 
 from __future__ import annotations
 
 from pytest_soak.checks._common import interrupted, need
+from pytest_soak.checks.health import pid_note
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import OBSERVATIONS, RunEvidence
+from pytest_soak.health import harness_healthy
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
 GRACEFUL_SIGNALS = {"SIGINT", "SIGTERM", "CTRL_BREAK_EVENT", "CTRL_C_EVENT"}
@@ -53,16 +56,29 @@ def _served_until_stop(run: RunEvidence, obs: dict, t: Thresholds) -> ItemResult
     rel = obs["health"]["samples_file"]
     stop = obs["pipeline"].get("stop_sent_ms")
     polls = [p for p in run.samples("health") if stop is None or p.get("t_ms", 0) <= stop]
-    healthy = [p for p in polls if (p.get("stages") or {}) and all(p["stages"].values())]
+    healthy = [p for p in polls if _all_healthy(p)]
     if stop is None or not healthy:
-        return unknown("served until the stop", "no all-healthy poll before a stop signal",
-                       evidence=[rel])
+        said = [p for p in polls if (p.get("stages") or {}) and all(p["stages"].values())]
+        why = (f" ({len(said)} said so, none with every pid checked live)"
+               if said and not healthy else "")
+        return unknown("served until the stop", "no all-healthy poll before a stop signal"
+                       + why, evidence=[rel])
     gap_s = round((stop - healthy[-1]["t_ms"]) / 1000 * float(obs.get("speed") or 1), 1)
-    text = f"last all-healthy poll {gap_s} market s before the stop"
+    text = f"last all-healthy poll (pids checked) {gap_s} market s before the stop"
     if gap_s <= t.stop_gap_s:
         return passed("served until the stop", text, gap_s, t.stop_gap_s, [rel])
+    later = [p for p in polls if p["t_ms"] > healthy[-1]["t_ms"]]
+    notes = "".join(pid_note(later, stage) for stage in sorted(later[-1].get("stages") or {})
+                    ) if later else ""
     return failed("served until the stop", f"{text} (> {t.stop_gap_s} s): the pipeline stopped "
-                  "serving before the requested minutes were up", gap_s, t.stop_gap_s, [rel])
+                  f"serving before the requested minutes were up{notes}", gap_s, t.stop_gap_s,
+                  [rel])
+
+
+def _all_healthy(poll: dict) -> bool:
+    """Every stage the poll names is healthy for the harness (its pid checked live)."""
+    stages = poll.get("stages") or {}
+    return bool(stages) and all(harness_healthy(poll, stage) for stage in stages)
 
 
 def _graceful_exit(obs: dict) -> ItemResult:

@@ -1,13 +1,18 @@
 """D2 health: every stage healthy in >= 98 % of the harness's own polls of /health.
 
 Computed from the harness's poll log (observations.health.samples_file, one line per poll:
-{t_ms, market_s, ok, stages: {stage: healthy}}), counting only polls between the first
-all-healthy poll (start-up is not judged here) and the stop signal. A stage's polls inside the
-window (+ for_s, else the settle margin) of a fault that tolerates that stage's health are not
-counted for it -- a stage SIGKILLed on purpose is not a health failure, one that stays down
-after the margin is, and a fault excuses only the stages its kind names (pytest_soak/
-fault_kinds/: the killed stage; harvest for the feed's pause, drop and burst). A poll that got
-no answer counts as unhealthy for every stage.
+{t_ms, market_s, ok, stages: {stage: healthy}, pids, live_pids, pid_check}), counting only
+polls between the first all-healthy poll (start-up is not judged here) and the stop signal.
+A poll counts a stage healthy only when the body says so *and* the pid it names for that
+stage is one the harness saw live for that stage with psutil right after the answer
+(`harness_healthy`): a body naming a killed stage's old pid, a zombie, another process or no
+pid is not believed, and the check's reason names the pid and what the harness saw instead.
+A stage's polls inside the window (+ its declared `for_s`, else the settle margin) of a fault
+that tolerates that stage's health are not counted for it; a fault excuses only the stages its
+kind names (pytest_soak/fault_kinds/: the killed stage; harvest for the feed's pause) -- a
+stage SIGKILLed on purpose is not a health failure, one that stays down after that is, and
+every other stage is judged through every fault. A poll that got no answer counts as
+unhealthy for every stage.
 In LIVE mode the pipeline's /health applies its strict freshness window, so a stale feed shows
 here as not healthy.
 """
@@ -18,6 +23,7 @@ from pytest_soak.checks._common import interrupted, need
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import OBSERVATIONS, RunEvidence, tolerance_s, tolerated
+from pytest_soak.health import body_only, harness_healthy
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
 STAGE_HEALTH = "stage health"
@@ -68,6 +74,40 @@ def check_D2(run: RunEvidence, t: Thresholds) -> ItemResult:
                           for stage in stages])
 
 
+def pid_note(polls: list[dict], stage: str) -> str:
+    """Why polls whose body called `stage` healthy were not believed, or "" if none."""
+    doubted = [p for p in polls if body_only(p, stage)]
+    if not doubted:
+        return ""
+    first = doubted[0]
+    pid = (first.get("pids") or {}).get(stage)
+    why = (first.get("pid_check") or {}).get(stage) or "not seen live"
+    live = (first.get("live_pids") or {}).get(stage) or []
+    return (f"; {len(doubted)} poll(s) said healthy but named pid {pid} for {stage}, which the "
+            f"harness saw as {why} (live {stage} pids {live}), first at market s "
+            f"{first.get('market_s')}")
+
+
+def polls_after(run: RunEvidence, t_ms: int) -> list[dict]:
+    """The grid polls at or after wall time `t_ms`."""
+    return [p for p in run.samples("health") if p.get("t_ms", 0) >= t_ms]
+
+
+def healthy_again_pid_problem(restart: dict) -> str | None:
+    """A kill's healthy-again poll must have named the new pid (D9 "restart"); None if so."""
+    new, old = restart.get("new_pid"), restart.get("old_pid")
+    if "healthy_again_pid" not in restart:
+        return (f"the restart record names no pid for the poll that saw the stage healthy "
+                f"again: the body's word alone (new pid {new})")
+    pid = restart["healthy_again_pid"]
+    if pid == old:
+        return f"healthy again only by the body's word: it named the killed pid {old}"
+    if pid != new:
+        return (f"the healthy-again poll named pid {pid}, not the new pid {new} the harness "
+                "saw")
+    return None
+
+
 def _outside(run: RunEvidence, stage: str, polls: list[dict], t: Thresholds) -> list[dict]:
     """The polls that count for `stage`: outside the windows tolerating its health."""
     spans = fault_spans_s(run, stage, t.settle_s)
@@ -84,20 +124,25 @@ def _stage_share(stage: str, polls: list[dict], t: Thresholds, rel: str) -> Item
     if not polls:
         return unknown(STAGE_HEALTH, "no poll outside the windows tolerating its health",
                        threshold=t.health_min_pct, evidence=[rel], subject=stage)
-    healthy = sum(1 for p in polls if (p.get("stages") or {}).get(stage) is True)
+    if not any("live_pids" in p for p in polls):
+        return unknown(STAGE_HEALTH, "no poll holds the pids the harness saw itself (psutil): "
+                       "the body's word alone is no evidence", threshold=t.health_min_pct,
+                       evidence=[rel], subject=stage)
+    healthy = sum(1 for p in polls if harness_healthy(p, stage))
     pct = round(healthy / len(polls) * 100, 2)
-    text = (f"{stage} healthy in {pct} % of {len(polls)} polls outside the windows "
-            "tolerating its health")
+    text = (f"{stage} healthy (its pid checked) in {pct} % of {len(polls)} polls outside the "
+            "windows tolerating its health")
     if pct >= t.health_min_pct:
         return passed(STAGE_HEALTH, text, pct, t.health_min_pct, [rel], subject=stage)
-    return failed(STAGE_HEALTH, f"{text} (< {t.health_min_pct} %)", pct, t.health_min_pct,
-                  [rel], subject=stage)
+    return failed(STAGE_HEALTH, f"{text} (< {t.health_min_pct} %){pid_note(polls, stage)}",
+                  pct, t.health_min_pct, [rel], subject=stage)
 
 
 ITEM = DodItem(
     id="D2", name="health", title="every stage is healthy in the harness's own polls",
-    description="The harness polls /health itself every 10 market seconds. Outside the fault "
-                "windows (plus a settle margin) each stage must be healthy in at least 98 % "
-                "of the polls.",
+    description="The harness polls /health itself every 10 market seconds and believes a "
+                "healthy stage only if the pid the body names is that stage's live process "
+                "(psutil). Outside the windows (plus their declared for_s) of the faults that "
+                "tolerate its health, each stage must be healthy in at least 98 % of the polls.",
     subchecks=(SubCheck(STAGE_HEALTH, "min", per="stage"),),
     check=check_D2, evidence=(OBSERVATIONS, "observer/health.jsonl"), plots=("health.png",))

@@ -6,6 +6,9 @@ healthy again under a new pid. The restart policy is checked as the declared seq
 the harness's own kills (backoff delays, kill to new pid, backoff reset: checks/backoff.py).
 "No event lost" is reconciled by element over the durable market handoff (see
 `_no_event_lost`).
+
+"Healthy again" is the harness's own too: the pid the body named at that poll, checked live
+by psutil, must be the new pid the harness saw (pytest_soak/health.py, checks/health.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from pytest_soak.checks._common import interrupted, need, need_manifest
 from pytest_soak.checks.backoff import backoff_delays, backoff_parts
+from pytest_soak.checks.health import healthy_again_pid_problem, pid_note, polls_after
 from pytest_soak.checks.manifest import processes
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import DodItem, SubCheck
@@ -46,7 +50,7 @@ def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
     if not kills:
         return unknown("D9", "the schedule killed no stage", evidence=[OBSERVATIONS])
     restarts = {r.get("fault_id"): r for r in obs["restarts"]}
-    parts = [_one_kill(f, restarts.get(f.get("id")), t) for f in kills]
+    parts = [_one_kill(run, f, restarts.get(f.get("id")), t) for f in kills]
     stages = sorted({f.get("target") for f in kills if f.get("target")})
     parts += [_recorded(manifest, stage, sum(1 for f in kills if f.get("target") == stage))
               for stage in stages]
@@ -55,7 +59,7 @@ def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
     return combine("D9", parts)
 
 
-def _one_kill(fault: dict, restart: dict | None, t: Thresholds) -> ItemResult:
+def _one_kill(run: RunEvidence, fault: dict, restart: dict | None, t: Thresholds) -> ItemResult:
     name, about = "restart", f"{fault.get('target')} ({fault.get('id')})"
     if restart is None or restart.get("killed_ms") is None:
         why = fault.get("error") or "no kill recorded"
@@ -67,8 +71,12 @@ def _one_kill(fault: dict, restart: dict | None, t: Thresholds) -> ItemResult:
                       f"(old pid {old})", None, t.restart_max_s, [OBSERVATIONS], subject=about)
     took = restart.get("restart_s")
     if restart.get("healthy_again_ms") is None or took is None:
-        return failed(name, f"restarted as pid {new} but never healthy again", None,
+        note = pid_note(polls_after(run, restart["killed_ms"]), fault.get("target"))
+        return failed(name, f"restarted as pid {new} but never healthy again{note}", None,
                       t.restart_max_s, [OBSERVATIONS], subject=about)
+    wrong_pid = healthy_again_pid_problem(restart)
+    if wrong_pid:
+        return failed(name, wrong_pid, took, t.restart_max_s, [OBSERVATIONS], subject=about)
     if took > t.restart_max_s:
         return failed(name, f"healthy again {took:.2f} s after the kill (> {t.restart_max_s} s)",
                       took, t.restart_max_s, [OBSERVATIONS], subject=about)

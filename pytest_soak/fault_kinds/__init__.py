@@ -53,10 +53,11 @@ def docs_table() -> str:
             kind.target or "", "—")
         exp, tol = kind.expects, kind.tolerates
         health = tuple(f"{h} health" for h in tol.health)
+        after = "" if tol.for_s is None else f" (for_s {tol.for_s:g})"
         rows.append(f"| {kind.name} | {'yes' if kind.windowed else 'instant'} | {target} | "
                     f"{kind.clock} | {kind.applied_by} | {kind.what} | {kind.proof} | "
                     f"{kind.expects_doc or names(exp.alerts, exp.counters, exp.items)} | "
-                    f"{kind.tolerates_doc or names(tol.alerts, tol.counters, health)} |")
+                    f"{kind.tolerates_doc or names(tol.alerts, tol.counters, health)}{after} |")
     return "\n".join(rows) + "\n"
 
 

@@ -5,10 +5,12 @@ time; the feed ends it itself, precisely, after `duration_ms` = window / (speed 
 Proof, from the feed's own account (never the pipeline's counters): its state's `last_burst`
 shows this burst applied (the rate = speed x factor) and events delivered during it.
 Expects data_drop and queue_dropped (the backlog overflows harvest's bounded queue);
-tolerates harvest's health (it drains the backlog), strong_ratio_collapse (the burst
+tolerates strong_ratio_collapse (the burst
 distorts the strong-signal baseline for the minutes after it) and low_consistency (the
 thousands of events it drops leave the book and the flow windows inconsistent: a gate run
-saw 97 % of the minute after a burst gated low_consistency).
+saw 97 % of the minute after a burst gated low_consistency). No stage's health: harvest
+drains the backlog heartbeating and fresh (measured: healthy in every poll of the burst in two
+LIVE runs at 1x and two gate runs at 30x).
 """
 
 from __future__ import annotations
@@ -52,6 +54,5 @@ KIND = Burst(
     proof="the feed's `last_burst` shows the factor applied and events delivered during it",
     params={"factor": Param((int, float), default=DEFAULT_FACTOR, help="clock speed-up")},
     expects=Expects(alerts=("data_drop",), counters=("queue_dropped",)),
-    tolerates=Tolerates(alerts=("strong_ratio_collapse", "low_consistency"),
-                        health=("harvest",)),
+    tolerates=Tolerates(alerts=("strong_ratio_collapse", "low_consistency")),
 )

@@ -3,8 +3,15 @@
 Proof: a new pid for the stage and a healthy poll after it (gives `restart_s`), all seen by
 the harness's own observer, which polls the stage's health every fast tick (0.1 s) from the
 kill until it is back, so `restart_s` is not rounded up to the D2 poll grid (10 wall s at
-1x). Tolerates the killed stage's health and reconnects (a restarted harvest opens its
-connections again). Wall clock: the restart plays out in wall seconds.
+1x). Tolerates the killed stage's health -- only its own: no other stage was unhealthy
+around a kill of signal in two gate runs at 30x and two LIVE runs at 1x (freshness is
+harvest's only), nor around a kill of each of the four stages in tests/orchestrator's
+lifecycle test, which asserts it -- and reconnects (a restarted harvest opens its connections
+again), for 60 market s after the kill (`for_s`). Measured, the killed stage was back 0.56-0.79
+wall s after the kill (24 market s at 30x: two unhealthy polls); 60 s covers a second kill
+inside the stable period (the backoff doubles to 0.4 s) with room for a loaded machine. A
+schedule whose restarts take longer (a slower backoff, a higher speed) sets its own `for_s`.
+Wall clock: the restart plays out in wall seconds.
 """
 
 from __future__ import annotations
@@ -58,22 +65,26 @@ class KillStage(FaultKind):
             # the new pid's own start (not when the observer first saw it): D9's kill -> new
             # pid gap against the declared backoff; taken at once, while the pid is alive
             state["new_pid"], state["new_pid_started_ms"] = entry["pid"], _started(entry["pid"])
-        healthy_ms = obs.first_healthy_after(f.target, entry["first_seen_ms"])
-        if healthy_ms is None:
+        # kept for the record of a restart that never becomes healthy (on_never_confirmed)
+        state["new_pid_seen_ms"] = entry["first_seen_ms"]
+        # healthy: the body says so and names a pid the harness sees live (pytest_soak/health)
+        healthy = obs.first_healthy_poll_after(f.target, entry["first_seen_ms"])
+        if healthy is None:
             return None
         return {"new_pid": entry["pid"], "new_pid_seen_ms": entry["first_seen_ms"],
                 "new_pid_started_ms": state["new_pid_started_ms"],
-                "healthy_again_ms": healthy_ms,
-                "restart_s": round((healthy_ms - state["killed_ms"]) / 1000, 3)}
+                "healthy_again_ms": healthy[0], "healthy_again_pid": healthy[1],
+                "restart_s": round((healthy[0] - state["killed_ms"]) / 1000, 3)}
 
     def on_confirmed(self, f: Any, state: dict, proof: dict, history: Any,
                      market_s: float) -> None:
         history.restart({**_the_kill(f, state), **proof}, market_s)
 
     def on_never_confirmed(self, f: Any, state: dict, history: Any, market_s: float) -> None:
-        history.restart({**_the_kill(f, state), "new_pid": None, "new_pid_seen_ms": None,
-                         "new_pid_started_ms": None, "healthy_again_ms": None,
-                         "restart_s": None}, market_s)
+        history.restart({**_the_kill(f, state), "new_pid": state.get("new_pid"),
+                         "new_pid_seen_ms": state.get("new_pid_seen_ms"),
+                         "new_pid_started_ms": state.get("new_pid_started_ms"),
+                         "healthy_again_ms": None, "restart_s": None}, market_s)
 
 
 def _the_kill(f: Any, state: dict) -> dict[str, Any]:
@@ -96,6 +107,6 @@ KIND = KillStage(
     proof="a new pid for the stage and a healthy poll after it; gives `restart_s` and both "
           "pids' start times (psutil)",
     expects=Expects(items=("D9",)),
-    tolerates=Tolerates(counters=("reconnect_count",)),
+    tolerates=Tolerates(counters=("reconnect_count",), for_s=60.0),
     tolerates_doc="reconnect_count, the killed stage's health",
 )

@@ -18,7 +18,7 @@ from tests.soak_checks.edits import (
     set_path,
     stall,
 )
-from tests.soak_checks.factory import MINUTES, STAGES, counter, ev, wall, write_jsonl
+from tests.soak_checks.factory import MINUTES, STAGES, counter, ev, pid_view, wall, write_jsonl
 
 from .catalogue import Mutation
 
@@ -32,7 +32,7 @@ def _r(name: str, apply, *fails: tuple[str, str], disguise: str = "wrong",
 
 def _flapping_harvest(run_dir: Path) -> None:
     write_jsonl(run_dir / "observer/health.jsonl", [
-        {"t_ms": wall(s), "market_s": s, "ok": True,
+        {"t_ms": wall(s), "market_s": s, "ok": True, **pid_view(s),
          "stages": {"harvest": s % 100 != 0, "signal": True, "broker": True, "report": True}}
         for s in range(0, 720, 10)])
 

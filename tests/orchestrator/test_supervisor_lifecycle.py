@@ -8,6 +8,7 @@ import os
 import signal
 import time
 
+import psutil
 import pytest
 
 from evidence.schemas import load_validated, violations
@@ -26,23 +27,50 @@ def supervisor_violations(doc: dict) -> list[str]:
     return [v for v in violations(doc, "run_manifest") if not v.startswith(STAGE_SECTIONS)]
 
 
-def kill_and_wait_restart(pipe, name: str, timeout_s: float = 15) -> tuple[int, int]:
+def kill_and_wait_restart(pipe, name: str, timeout_s: float = 15,
+                          others: set[str] | None = None) -> tuple[int, int]:
+    """SIGKILL a stage, wait for its new pid and health; `others` collects every other stage
+    seen not healthy meanwhile (what a kill_stage fault must tolerate besides its target)."""
     old = pipe.stage_pid(name)
     os.kill(old, signal.SIGKILL)
-    new = wait_for(lambda: (pipe.stage_pid(name) or old) != old and pipe.stage_pid(name),
+
+    def seen(ok: bool) -> bool:
+        doc = pipe.health()
+        if others is not None:
+            others.update(f"{n} {e['state']} after killing {name}"
+                          for n, e in doc["stages"].items()
+                          if n != name and e["state"] != "healthy")
+        return ok
+    new = wait_for(lambda: seen((pipe.stage_pid(name) or old) != old) and pipe.stage_pid(name),
                    timeout_s, f"{name} restarted with a new pid (orchestrator.json)")
-    wait_for(lambda: pipe.stage_state(name) == "healthy", timeout_s, f"{name} healthy again")
+    wait_for(lambda: seen(pipe.stage_state(name) == "healthy"), timeout_s,
+             f"{name} healthy again")
     return old, new
+
+
+def assert_health_names_the_live_process(pipe, name: str, pid: int) -> None:
+    """The health contract the harness relies on (docs/soak.md): a healthy stage's `pid` is
+    its running process, whose command line names the stage (the spec's stage_regex)."""
+    entry = pipe.health()["stages"][name]
+    proc = psutil.Process(pid)
+    assert entry["state"] == "healthy" and entry["pid"] == pid, entry
+    assert proc.status() != psutil.STATUS_ZOMBIE
+    assert "orchestrator.stage_main" in proc.cmdline() and name in proc.cmdline()
 
 
 def test_sigkilled_stages_are_restarted_and_recorded(pipeline_factory) -> None:
     pipe = pipeline_factory().start()
     health = pipe.wait_all_healthy()
     assert not violations(health, "health")
+    others: set[str] = set()
     for name in ALL:
-        old, new = kill_and_wait_restart(pipe, name)
+        assert_health_names_the_live_process(pipe, name, pipe.stage_pid(name))
+        old, new = kill_and_wait_restart(pipe, name, others=others)
         assert new != old
         assert pipe.health()["stages"][name]["restart_count"] == 1
+        assert_health_names_the_live_process(pipe, name, new)
+    # a kill degrades only its target: kill_stage tolerates no other stage's health
+    assert others == set()
     # The manifest is rewritten at each failure, each respawn and every few seconds: wait for
     # one written after the last respawn (restart_count goes up when the restart is scheduled,
     # the pid only after the backoff).

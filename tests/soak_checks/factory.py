@@ -151,17 +151,35 @@ def restarts() -> list[dict]:
     return [{"stage": "signal", "fault_id": fid, "killed_ms": wall(s), "old_pid": old,
              "old_pid_started_ms": started(old), "new_pid": new,
              "new_pid_started_ms": started(new), "new_pid_seen_ms": started(new) + 100,
-             "healthy_again_ms": wall(s) + 1500, "restart_s": 1.5}
+             "healthy_again_ms": wall(s) + 1500, "healthy_again_pid": new, "restart_s": 1.5}
             for fid, (s, old, new, _) in zip(fids, KILLS, strict=True)]
 
 
 def health_polls() -> list[dict]:
     polls = []
     for s in range(0, MINUTES * 60, 10):
-        stages = {st: not (st == "signal" and 180 <= s < 190) for st in STAGES}
+        stages = {st: not (st == "signal" and _restarting(s)) for st in STAGES}
         polls.append({"t_ms": wall(s), "market_s": s, "ok": True, "http_status": 200,
-                      "stages": stages, "in_fault": []})
+                      "stages": stages, **pid_view(s), "in_fault": []})
     return polls
+
+
+def _restarting(s: float) -> bool:
+    """signal is being restarted at market second s: a poll within 10 s after a kill."""
+    return any(k <= s < k + 10 for k, *_ in KILLS)
+
+
+def pid_view(s: float) -> dict:
+    """A poll's pids at market second s: the body's and what the harness saw (psutil); while
+    signal is being restarted after a kill the body names no pid for it and none is live."""
+    signal = PIDS["signal"]
+    for k, _old, new, _delay in KILLS:
+        signal = new if s >= k else signal
+    pids = {st: signal if st == "signal" else PIDS[st] for st in STAGES}
+    if _restarting(s):
+        del pids["signal"]
+    return {"pids": pids, "live_pids": {st: [pid] for st, pid in pids.items()},
+            "pid_check": {st: "ok" if st in pids else "the body names no pid" for st in STAGES}}
 
 
 def process(stage: str) -> dict:
