@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from pytest_soak.checks._common import dig, interrupted, need, need_manifest
+from pytest_soak.checks.event_ids import no_event_lost
 from pytest_soak.checks.manifest import processes
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import DodItem, SubCheck
@@ -51,7 +52,7 @@ def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
     parts += [_recorded(manifest, stage, sum(1 for f in kills if f.get("target") == stage))
               for stage in stages]
     parts.append(_policy(run, manifest, obs, stages, t))
-    parts.append(_no_event_lost(run, manifest))
+    parts.append(no_event_lost(run, manifest, t, _no_event_lost(run, manifest)))
     return combine("D9", parts)
 
 

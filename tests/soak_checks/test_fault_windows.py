@@ -10,7 +10,7 @@ from pathlib import Path
 from pytest_soak.checks import Thresholds, run_check
 from pytest_soak.evidence_loader import RunEvidence
 
-from .factory import counter, rewrite, wall
+from .factory import counter, feed_connection, rewrite, wall
 
 OBS, MAN = "harness_observations.json", "run_manifest.json"
 REPORTS = [f"reports/{sink}/summary_20270115_080100.json" for sink in ("jsonl", "sqlite")]
@@ -30,8 +30,12 @@ def _tolerated_by_pause(counters: list[str]):
 
 
 def _reconnects_in_pause(good_run_dir: Path) -> None:
+    """harvest reopens a silent connection 4 times in the pause, and the feed sees each."""
     rewrite(good_run_dir, MAN, lambda doc: doc["harvester_metrics"].update(
-        reconnect_count=counter(wall(61), *PAUSE_RECONNECTS)))
+        reconnect_count=counter(wall(61), wall(62), *PAUSE_RECONNECTS)))
+    rewrite(good_run_dir, OBS, lambda doc: doc["feed"]["stats"]["connections"].extend(
+        feed_connection(10 + i, "market", 270, 280 + 15 * i, "client", {}, 0)
+        for i in range(4)))
 
 
 def test_reconnects_in_a_pause_are_excused_because_pause_tolerates_them(good_run_dir: Path) -> None:
