@@ -99,7 +99,8 @@ def reconcile(run: RunEvidence, stats: dict, accepted: dict[str, set[int]], hm: 
 
 
 def _runs(ids: list[tuple[int, float, int]], start_ms: int | None, most: int = 4) -> str:
-    """'5000100-5000120 (21, conn 3, +12.3 s), ...' for the reader of a failure."""
+    """'5000100-5000120 (21, conn 3, +12.3 s), 5000150 (conn 3, +14.0 s), ...' (wall seconds
+    from the market clock's start) for the reader of a failure."""
     ids = sorted(set(ids))
     runs: list[list] = []
     for agg_id, at, conn in ids:
@@ -107,8 +108,8 @@ def _runs(ids: list[tuple[int, float, int]], start_ms: int | None, most: int = 4
             runs[-1][1] = agg_id
         else:
             runs.append([agg_id, agg_id, at, conn])
-    parts = [f"{a}-{b} ({b - a + 1}, conn {c}"
-             + (f", +{(at - start_ms) / 1000:.1f} s)" if start_ms else ")")
+    parts = [(f"{a}-{b} ({b - a + 1}, " if b > a else f"{a} (") + f"conn {c}"
+             + (f", {(at - start_ms) / 1000:+.1f} s)" if start_ms else ")")
              for a, b, at, c in runs[:most]]
     return ", ".join(parts) + (f", {len(runs) - most} more run(s)" if len(runs) > most else "")
 
