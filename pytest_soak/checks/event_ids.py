@@ -18,12 +18,16 @@ element by element, where the faults remove:
   aggTrades).
 Anything else missing is lost, whatever harvest's counters say. An id in the handoff the
 feed never delivered is a failure too. harvest's own claim (its aggtrade_ids against the
-handoff, signal consuming each once: restart.py) is kept as a second, weaker part.
+handoff, signal consuming each once: restart.py) is kept as a second, weaker part; after a
+restart of harvest its ids cover only its last process, so then only signal's side of it is
+judged.
 """
 
 from __future__ import annotations
 
-from pytest_soak.checks.feed_account import closure_excused, feed_stats
+from collections.abc import Callable
+
+from pytest_soak.checks.feed_account import closure_excused, feed_stats, last_process_since_ms
 from pytest_soak.checks.harvester import increments
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.checks.windows import in_window, speed_of
@@ -148,19 +152,34 @@ def _merge(mine: ItemResult, claim: ItemResult) -> ItemResult:
     return make(NAME, reason, mine.value, mine.threshold, EVIDENCE)
 
 
+def _last_process_claim(manifest: dict, accepted: dict[str, set[int]]) -> dict:
+    """The manifest with harvest's aggtrade_ids replaced by the handoff's own: after a restart
+    harvest's ids cover its last process only, never the whole handoff (its side is the feed
+    reconciliation's business then); signal's side of the claim is still judged."""
+    hm = dict(manifest.get("harvester_metrics") or {})
+    hm["aggtrade_ids"] = {s: {"first": min(v), "last": max(v), "count": len(v)}
+                          for s, v in accepted.items() if v}
+    return {**manifest, "harvester_metrics": hm}
+
+
 def no_event_lost(run: RunEvidence, manifest: dict, t: Thresholds,
-                  claim: ItemResult) -> ItemResult:
-    """D9's "no event lost": the feed's reconciliation merged with harvest's claim (`claim`,
-    restart.py). Without a replay feed (the real exchange) only the claim can be judged."""
+                  claim: Callable[[RunEvidence, dict], ItemResult]) -> ItemResult:
+    """D9's "no event lost": the feed's reconciliation merged with harvest's and signal's
+    claim (`claim(run, manifest)`, restart.py). Without a replay feed (the real exchange) only
+    the claim can be judged."""
     from pytest_soak.checks.restart import handoff_aggtrade_ids  # restart.py calls us
 
     stats, why = feed_stats(run)
     if stats is None:
-        return _merge(unknown(NAME, why, None, 0, EVIDENCE), claim) if why else claim
+        claimed = claim(run, manifest)
+        return _merge(unknown(NAME, why, None, 0, EVIDENCE), claimed) if why else claimed
     handoff = handoff_aggtrade_ids(run)
     if handoff is None:
         return unknown(NAME, "no handoff/market log to reconcile the feed's deliveries with",
                        None, 0, EVIDENCE)
     accepted = {s: set(v) for s, v in handoff.items()}
     hm = manifest.get("harvester_metrics") if isinstance(manifest, dict) else None
-    return _merge(by_feed(run, stats, accepted, hm if isinstance(hm, dict) else {}, t), claim)
+    mine = by_feed(run, stats, accepted, hm if isinstance(hm, dict) else {}, t)
+    if last_process_since_ms(run):
+        return _merge(mine, claim(run, _last_process_claim(manifest, accepted)))
+    return _merge(mine, claim(run, manifest))

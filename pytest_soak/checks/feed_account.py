@@ -89,6 +89,27 @@ def feed_reconnect_counter(run: RunEvidence) -> dict[str, Any] | None:
     return as_counter(reconnect_times(stats, 0, stop_ms(run)))
 
 
+def reopen_times(stats: dict) -> list[int]:
+    """Wall ms at which harvest re-opened a route: each connection opened after an earlier one
+    on the same route had closed (what a fault expecting reconnect_count must cause)."""
+    conns = sorted(stats["connections"], key=lambda c: c.get("opened_ms") or 0)
+    out = []
+    for i, conn in enumerate(conns):
+        opened = conn.get("opened_ms") or 0
+        if any(c.get("route") == conn.get("route") and c.get("closed_ms")
+               and c["closed_ms"] <= opened for c in conns[:i]):
+            out.append(opened)
+    return out
+
+
+def feed_reopen_counter(run: RunEvidence) -> dict[str, Any] | None:
+    """The feed's re-openings in harvest's counter shape, for "expected counter moved" of
+    reconnect_count: harvest's own counter restarts at zero when harvest is killed, so a drop
+    before a kill of harvest would read as never reconnected. None without the account."""
+    stats, _why = feed_stats(run)
+    return as_counter(reopen_times(stats)) if stats is not None else None
+
+
 def closure_excused(run: RunEvidence, conn: dict, t: Thresholds) -> str | None:
     """Why a connection's close may cost its in-flight frames: the harness's stop, or the
     window of a fault that expects or tolerates reconnects (it cuts connections). None: no

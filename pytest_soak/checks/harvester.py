@@ -30,6 +30,7 @@ from pytest_soak.checks.feed_account import (
     RECONNECTS,
     feed_parts,
     feed_reconnect_counter,
+    feed_reopen_counter,
 )
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.checks.windows import in_window, speed_of
@@ -90,7 +91,8 @@ QUEUE_DEPTH = "queue depth peak"
 def _expected_moved(run: RunEvidence, hm: dict, t: Thresholds) -> list[ItemResult]:
     """Each counter a fault expects must move inside that fault's window (+ for_s): an induced
     stall flagged, dropped connections reopened, a burst's backlog dropped. The value is how
-    many increments fell in the window."""
+    many increments fell in the window. Reconnects are the feed's re-openings when it ran."""
+    measured = {"reconnect_count": feed_reopen_counter(run)}
     out = []
     speed = speed_of(run)
     evidence = [MANIFEST, OBSERVATIONS]
@@ -102,7 +104,8 @@ def _expected_moved(run: RunEvidence, hm: dict, t: Thresholds) -> list[ItemResul
                 out.append(unknown(EXPECTED_MOVED, f"fault {fid} never took effect", None, 1,
                                    evidence, subject=subject))
                 continue
-            counter = hm.get(name) if isinstance(hm.get(name), dict) else {}
+            counter = measured.get(name) or (hm.get(name) if isinstance(hm.get(name), dict)
+                                             else {})
             spans = increments(counter)
             moved = sum(n for a, _b, n in spans if in_window(fault, a, speed, t))
             untimed = counter.get("count", 0) - sum(n for _a, _b, n in spans)

@@ -52,7 +52,7 @@ def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
     parts += [_recorded(manifest, stage, sum(1 for f in kills if f.get("target") == stage))
               for stage in stages]
     parts.append(_policy(run, manifest, obs, stages, t))
-    parts.append(no_event_lost(run, manifest, t, _no_event_lost(run, manifest)))
+    parts.append(no_event_lost(run, manifest, t, _no_event_lost))
     return combine("D9", parts)
 
 
