@@ -47,6 +47,8 @@ class FeedSidecar:
         self.info: dict[str, Any] = {}
         self.http = requests.Session()
         self.on_control = None
+        self.final_stats: dict[str, Any] | None = None
+        self.stats_error: str | None = None
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "replay_feed", "--generate", str(self.seed),
@@ -103,8 +105,20 @@ class FeedSidecar:
             self.on_control()                 # e.g. the market clock re-reads the feed's rate
         return resp.json()
 
+    def read_stats(self) -> None:
+        """The feed's own account of its connections and deliveries (GET /control/stats),
+        read once at the end of the run, before the feed stops: D7 and "no event lost" judge
+        harvest's claims against it."""
+        try:
+            resp = self.http.get(f"{self.control_url}/control/stats", timeout=10)
+            resp.raise_for_status()
+            self.final_stats = resp.json()
+        except (requests.RequestException, ValueError) as exc:
+            self.stats_error = f"{type(exc).__name__}: {exc}"
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            self.read_stats()
             self.stop_file.parent.mkdir(parents=True, exist_ok=True)
             self.stop_file.touch()                     # portable stop; the signal is a backup
             if wait_exit(self.proc, 3) is None:
@@ -116,7 +130,8 @@ class FeedSidecar:
 
     def summary(self) -> dict[str, Any]:
         return {"ws_url": self.ws_url, "rest_url": self.rest_url,
-                "control_url": self.control_url, "stats": None}
+                "control_url": self.control_url, "stats": self.final_stats,
+                "stats_error": self.stats_error}
 
 
 class StoreSidecar:

@@ -14,6 +14,7 @@ import json
 import logging
 from typing import Any
 
+from replay_feed.accounting import Accounting
 from replay_feed.book import ServedBook
 from replay_feed.clock import MarketClock, wall_ms
 from replay_feed.streams import served_on, symbol_of
@@ -34,6 +35,7 @@ class Client:
         self.streams: set[str] = set()
         self.stalled: set[str] = set()
         self.queue: asyncio.Queue[str | bytes] = asyncio.Queue(QUEUE_MAX)
+        self.account: Any = None          # its ConnectionAccount (engine.accounting)
 
     def frame(self, stream: str, payload: str) -> str:
         return f'{{"stream":"{stream}","data":{payload}}}' if self.combined else payload
@@ -65,6 +67,7 @@ class FeedEngine:
         self.delivered = 0
         self.skipped = 0
         self.session_start_wall_ms: int | None = None
+        self.accounting = Accounting()
 
     # ---- subscriptions ------------------------------------------------------------------
     def subscribe(self, client: Client, streams: list[str]) -> list[str]:
@@ -92,10 +95,17 @@ class FeedEngine:
 
     def add_client(self, client: Client) -> None:
         self.clients[client.id] = client
+        client.account = self.accounting.opened(client.id, client.route, sorted(client.streams))
 
-    def remove_client(self, client: Client) -> None:
-        """A lost connection keeps its streams `wanted`: max mode waits for the reconnect."""
+    def remove_client(self, client: Client, closed_by: str = "client") -> None:
+        """A lost connection keeps its streams `wanted`: max mode waits for the reconnect.
+        What is still queued for it is never sent: taken off and recorded as unsent."""
         self.clients.pop(client.id, None)
+        if client.account is not None:
+            queued = []
+            while not client.queue.empty():
+                queued.append(client.queue.get_nowait())
+            client.account.close("feed_stop" if self.stopping else closed_by, queued)
         for stream in client.streams:
             self.subscribers.get(stream, set()).discard(client)
         self._subs_changed()
@@ -173,31 +183,36 @@ class FeedEngine:
             self.skipped += 1
             return
         payload = _dumps(data)
+        agg_id = data.get("a") if data.get("e") == "aggTrade" else None
         for client in list(self.subscribers.get(stream, ())):
             if stream in client.stalled:
                 continue
-            await self._offer(client, client.frame(stream, payload))
+            if await self._offer(client, client.frame(stream, payload)) and client.account:
+                client.account.delivered(stream, wall_ms(), symbol, agg_id)
         self.delivered += 1
 
-    async def _offer(self, client: Client, frame: str | bytes) -> None:
+    async def _offer(self, client: Client, frame: str | bytes) -> bool:
+        """Queue a frame for a client; False if it was not queued (the client went away)."""
         if not self.clock.paced:
             # backpressure, but never wait forever on a client that has gone away
             while client.id in self.clients:
                 if not client.queue.full():
                     client.queue.put_nowait(frame)
-                    return
+                    return True
                 try:
                     await asyncio.wait_for(client.queue.put(frame), 0.5)
-                    return
+                    return True
                 except TimeoutError:
                     continue
-            return
+            return False
         try:
             client.queue.put_nowait(frame)
+            return True
         except asyncio.QueueFull:
             log.warning("client %d is %d frames behind: disconnecting it", client.id, QUEUE_MAX)
-            self.remove_client(client)
+            self.remove_client(client, "slow_consumer")
             client.ws.transport.abort()
+            return False
 
     def _restamp(self, data: dict, symbol: str) -> dict:
         data = dict(data)

@@ -55,7 +55,9 @@ class _Handler(BaseHTTPRequestHandler):
                   "/fapi/v1/exchangeInfo": self._exchange_info,
                   "/fapi/v1/depth": self._depth,
                   "/control/state": lambda q: (200, self.server.on_loop(_state, self.server)),
-                  "/control/history": lambda q: (200, list(self.server.faults.history))}
+                  "/control/history": lambda q: (200, list(self.server.faults.history)),
+                  "/control/stats": lambda q: (200, self.server.on_loop(
+                      self.server.engine.accounting.as_json))}
         route = routes.get(url.path)
         if route is None:
             self._send(404, {"code": -1000, "msg": f"Unknown path {url.path}"})

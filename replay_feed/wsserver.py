@@ -47,16 +47,18 @@ class WsFrontend:
         try:
             parse_path(request.path)
         except ValueError:
+            self.engine.accounting.refuse(request.path, HTTPStatus.NOT_FOUND)
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
         if wall_ms() < self.faults.refuse_until_wall_ms:
+            self.engine.accounting.refuse(request.path, HTTPStatus.SERVICE_UNAVAILABLE)
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable\n")
         return None
 
     async def handle(self, ws: ServerConnection) -> None:
         path = parse_path(ws.request.path)
         client = Client(ws, path.route, path.combined)
-        self.engine.add_client(client)
         self.engine.subscribe(client, list(path.streams))
+        self.engine.add_client(client)
         writer = asyncio.ensure_future(self._write(client))
         try:
             async for message in ws:

@@ -12,6 +12,12 @@ only from the recorded faults: an increment is induced when it falls in the wind
 that expects or tolerates that counter (see pytest_soak/fault_kinds/), plus that fault's
 `for_s` (else the settle margin), by wall clock or by event time. Increments with no recorded
 time make the item unknown, never a pass.
+
+The harness runs the feed, so it does not take harvest's word for the traffic
+(pytest_soak/checks/feed_account.py): stray reconnects are judged on the feed's own
+re-connection times; harvest's reconnect_count must equal the feed's count of re-connections
+of its last process; its events_in must lie between what the feed sent that process minus the
+in-flight frames at each close, and what it sent.
 """
 
 from __future__ import annotations
@@ -19,7 +25,15 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_soak.checks._common import interrupted, need, need_manifest
+from pytest_soak.checks.feed_account import (
+    FRAMES,
+    RECONNECTS,
+    feed_parts,
+    feed_reconnect_counter,
+    feed_reopen_counter,
+)
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.checks.windows import in_window, speed_of
 from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import (
     MANIFEST,
@@ -27,7 +41,6 @@ from pytest_soak.evidence_loader import (
     RunEvidence,
     excuses,
     expected,
-    tolerance_s,
 )
 from pytest_soak.verdict import ItemResult, combine, failed, passed, unknown
 
@@ -40,41 +53,14 @@ def increments(counter: dict) -> list[tuple[int, int, int]]:
     return [(int(x), int(x), 1) for x in counter.get("timestamps_ms") or []]
 
 
-def _wall_window(fault: dict, speed: float) -> tuple[int, float] | None:
-    """A fault's window in wall ms. Some faults run on the feed's own timer after the harness's
-    call returns (a burst), so the window lasts at least its event-time span at this speed."""
-    start = fault.get("started_ms")
-    if start is None:
-        return None
-    end = fault.get("ended_ms") or start
-    begin_ev, end_ev = fault.get("start_event_ms"), fault.get("end_event_ms")
-    if begin_ev is not None and end_ev is not None:
-        end = max(end, start + (end_ev - begin_ev) / speed)
-    return start, end
-
-
-def _in_window(fault: dict, t_ms: int, speed: float, t: Thresholds) -> bool:
-    """t_ms (wall or event time) lies in the fault's window plus its toleration (for_s)."""
-    after_s = tolerance_s(fault, t.settle_s)
-    wall = _wall_window(fault, speed)
-    if wall and wall[0] <= t_ms <= wall[1] + after_s / speed * 1000:
-        return True
-    start, end = fault.get("start_event_ms"), fault.get("end_event_ms")
-    return start is not None and start <= t_ms <= (end or start) + after_s * 1000
-
-
-def _speed(run: RunEvidence) -> float:
-    return float((run.observations or {}).get("speed") or 1)
-
-
 def _excusing(run: RunEvidence, counter: str) -> list[dict]:
     """The faults whose windows excuse increments of `counter`."""
     return [f for f in run.faults if excuses(f, "counters", counter)]
 
 
 def _induced(run: RunEvidence, t_ms: int, counter: str, t: Thresholds) -> bool:
-    speed = _speed(run)
-    return any(_in_window(f, t_ms, speed, t) for f in _excusing(run, counter))
+    speed = speed_of(run)
+    return any(in_window(f, t_ms, speed, t) for f in _excusing(run, counter))
 
 
 def _when(run: RunEvidence, spans: list[tuple[int, int, int]], most: int = 6) -> str:
@@ -105,9 +91,10 @@ QUEUE_DEPTH = "queue depth peak"
 def _expected_moved(run: RunEvidence, hm: dict, t: Thresholds) -> list[ItemResult]:
     """Each counter a fault expects must move inside that fault's window (+ for_s): an induced
     stall flagged, dropped connections reopened, a burst's backlog dropped. The value is how
-    many increments fell in the window."""
+    many increments fell in the window. Reconnects are the feed's re-openings when it ran."""
+    measured = {"reconnect_count": feed_reopen_counter(run)}
     out = []
-    speed = _speed(run)
+    speed = speed_of(run)
     evidence = [MANIFEST, OBSERVATIONS]
     for fault in run.faults:
         fid = fault.get("id")
@@ -117,9 +104,10 @@ def _expected_moved(run: RunEvidence, hm: dict, t: Thresholds) -> list[ItemResul
                 out.append(unknown(EXPECTED_MOVED, f"fault {fid} never took effect", None, 1,
                                    evidence, subject=subject))
                 continue
-            counter = hm.get(name) if isinstance(hm.get(name), dict) else {}
+            counter = measured.get(name) or (hm.get(name) if isinstance(hm.get(name), dict)
+                                             else {})
             spans = increments(counter)
-            moved = sum(n for a, _b, n in spans if _in_window(fault, a, speed, t))
+            moved = sum(n for a, _b, n in spans if in_window(fault, a, speed, t))
             untimed = counter.get("count", 0) - sum(n for _a, _b, n in spans)
             if moved:
                 out.append(passed(EXPECTED_MOVED, f"{name} moved {moved} time(s) during {fid}",
@@ -201,9 +189,12 @@ def check_D7(run: RunEvidence, t: Thresholds) -> ItemResult:
         _counter(run, "queue_dropped", hm.get("queue_dropped"), 0, t),
         _counter(run, "substream_timeout_detected", hm.get("substream_timeout_detected"), 0, t,
                  _by_stream(hm.get("substream_timeouts_by_stream"))),
-        _counter(run, "reconnect_count", hm.get("reconnect_count"), t.max_reconnects, t),
+        # strays judged on the feed's own re-connection times when the harness ran the feed
+        _counter(run, "reconnect_count", feed_reconnect_counter(run) or hm.get("reconnect_count"),
+                 t.max_reconnects, t),
         _queue_depth(run, hm, t),
         *_expected_moved(run, hm, t),
+        *feed_parts(run, hm, t),
     ]
     return combine("D7", parts)
 
@@ -213,9 +204,13 @@ ITEM = DodItem(
     description="Queue drops, sub-stream timeouts and reconnects are counted outside the "
                 "windows of the faults that expect or tolerate them; every counter a fault "
                 "expects must move inside its window; outside the windows tolerating queue "
-                "pressure the queue's recorded depth stays within 25 % of its bound.",
+                "pressure the queue's recorded depth stays within 25 % of its bound; "
+                "harvest's reconnect_count and events_in agree with the replay feed's own "
+                "account of its connections and deliveries.",
     subchecks=(SubCheck("queue_dropped", "max"), SubCheck("substream_timeout_detected", "max"),
                SubCheck("reconnect_count", "max"), SubCheck(QUEUE_DEPTH, "max"),
                SubCheck(EXPECTED_MOVED, "min", per="counter by fault",
-                        when="a fault expects a harvester counter to move")),
+                        when="a fault expects a harvester counter to move"),
+               SubCheck(RECONNECTS, "eq", when="the harness ran the replay feed"),
+               SubCheck(FRAMES, "min", when="the harness ran the replay feed")),
     check=check_D7, evidence=(MANIFEST, OBSERVATIONS), plots=("events.png",))

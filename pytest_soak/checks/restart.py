@@ -18,6 +18,7 @@ from typing import Any
 
 from pytest_soak.checks._common import interrupted, need, need_manifest
 from pytest_soak.checks.backoff import backoff_delays, backoff_parts
+from pytest_soak.checks.event_ids import no_event_lost
 from pytest_soak.checks.health import healthy_again_pid_problem, pid_note, polls_after
 from pytest_soak.checks.manifest import processes
 from pytest_soak.checks.thresholds import Thresholds
@@ -55,7 +56,7 @@ def check_D9(run: RunEvidence, t: Thresholds) -> ItemResult:
     parts += [_recorded(manifest, stage, sum(1 for f in kills if f.get("target") == stage))
               for stage in stages]
     parts += backoff_parts(run, manifest, obs, stages, t)
-    parts.append(_no_event_lost(run, manifest))
+    parts.append(no_event_lost(run, manifest, t, _no_event_lost))
     return combine("D9", parts)
 
 

@@ -39,6 +39,9 @@ class Thresholds:
     max_reconnects: int = 3
     # D7: the queue's recorded depth outside windows tolerating queue pressure, % of queue_max
     queue_depth_max_pct: float = 25.0
+    # D7 / "no event lost": wall seconds before a connection's close whose frames may be in
+    # flight (socket buffers; a killed harvest's own queue), when a fault or the stop closed it
+    in_flight_s: float = 2.0
     # D8
     max_rss_mb: float = 600.0
     max_open_files: int = 256

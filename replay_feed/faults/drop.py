@@ -15,7 +15,7 @@ def handle(ctl: Any, action: str, params: dict) -> dict:
         return {}
     clients = list(ctl.engine.clients.values())
     for client in clients:
-        ctl.engine.remove_client(client)
+        ctl.engine.remove_client(client, "drop")
         if params.get("mode", "abort") == "close":
             asyncio.ensure_future(client.ws.close(1001, "going away"))
         else:

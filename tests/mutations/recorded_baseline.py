@@ -115,9 +115,13 @@ MUTATIONS = [
     _r("a drop in calm water", in_file(MAN, set_path("harvester_metrics.queue_dropped",
                                                      counter(wall(30)))),
        ("D7", "queue_dropped"), ("D7", "expected counter moved")),
+    # the queue two thirds full in calm water (limit 25 % of queue_max 1000), nothing dropped
+    _r("the queue runs near full in calm water", in_file(MAN, set_path(
+        "harvester_metrics.queue_depth.buckets.0", [wall(10), 660, wall(10)])),
+       ("D7", "queue depth peak")),
     _r("reconnects with no dropped connection", in_file(MAN, set_path(
         "harvester_metrics.reconnect_count", counter(*[wall(300 + s) for s in range(4)]))),
-       ("D7", "expected counter moved")),
+       ("D7", "reconnects seen by the feed")),
     _r("a sub-stream timeout nobody induced", in_file(MAN, set_path(
         "harvester_metrics.substream_timeout_detected", counter(wall(200)))),
        ("D7", "substream_timeout_detected")),

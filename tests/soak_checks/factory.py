@@ -136,6 +136,9 @@ def observations() -> dict:
                      "orphans": [], "sweep_error": None},
         "store": {"type": "prometheus", "url": "http://127.0.0.1:1",
                   "readback": None, "readback_error": None},
+        "feed": {"ws_url": "ws://127.0.0.1:2", "rest_url": "http://127.0.0.1:3",
+                 "control_url": "http://127.0.0.1:3", "stats": feed_stats(),
+                 "stats_error": None},
         "errors": [],
     }
 
@@ -239,7 +242,7 @@ def source_manifest() -> dict:
     return {"schema_version": 1, "run_id": "unit-run", "session_start": "2027-01-15T08:00:00Z",
             "session_end": "2027-01-15T08:01:00Z", "session_start_ms": wall(-30),
             "session_end_ms": wall(740), "symbols": list(SYMBOLS),
-            "ws_endpoint": "ws://127.0.0.1:9/stream", "ws_region": "loopback",
+            "ws_endpoint": "ws://127.0.0.1:2/stream", "ws_region": "loopback",
             "input_mode": "replay_feed", "replay_mode": True, "sink": "dual",
             "enabled": list(STAGES),
             "config_snapshot": {"report": {"tz": "Asia/Tokyo"},
@@ -447,8 +450,39 @@ def counter(*wall_ms: int) -> dict:
             "spans": [[t, t, 1] for t in wall_ms]}
 
 
+def feed_connection(cid: int, route: str, opened_s: float, closed_s: float, closed_by: str,
+                    ids: dict[str, tuple[int, int]], other: int) -> dict:
+    """One connection in the feed's account: its aggTrade ids per symbol (delivered one per
+    market second, id i at second i) and `other` frames of its other stream."""
+    ranges = {s: [[a, b, wall(a), wall(b)]] for s, (a, b) in ids.items()}
+    frames = {f"{s.lower()}@aggTrade": b - a + 1 for s, (a, b) in ids.items()}
+    if other:
+        frames["btcusdt@bookTicker"] = other
+    return {"id": cid, "route": route, "streams": sorted(frames), "opened_ms": wall(opened_s),
+            "closed_ms": wall(closed_s), "closed_by": closed_by, "frames": frames,
+            "frames_by_s": [[wall(closed_s) - 1000, 1]], "aggtrade_ranges": ranges,
+            "unsent_frames": 0, "unsent_aggtrade_ranges": {}}
+
+
+def feed_stats() -> dict:
+    """The feed's account: the drop at 60 s closes harvest's two connections, which it opens
+    again; every aggTrade id it delivered is in handoff/market (market_records)."""
+    conns = [feed_connection(1, "market", -20, 60, "drop",
+                             {"BTCUSDT": (1, 60), "ETHUSDT": (7, 60)}, 0),
+             feed_connection(2, "public", -20, 60, "drop", {}, 40),
+             feed_connection(3, "market", 61, 725, "client",
+                             {"BTCUSDT": (61, 500), "ETHUSDT": (61, 306)}, 0),
+             feed_connection(4, "public", 62, 725, "client", {}, 60)]
+    return {"schema_version": 1, "range_ms": 1000, "bucket_ms": 1000, "connections": conns,
+            "refused": [], "totals": {}}
+
+
+FEED_FRAMES = 500 + 300 + 40 + 60          # every frame the feed sent harvest
+
+
 def harvester_metrics(ids: dict) -> dict:
-    return {"events_in": counter(), "queue_dropped": counter(wall(600)),
+    return {"events_in": {"count": FEED_FRAMES, "timestamps_ms": [], "spans": []},
+            "queue_dropped": counter(wall(600)),
             "reconnect_count": counter(wall(61), wall(62)),
             "substream_timeout_detected": counter(), "resync_count": counter(),
             "malformed_count": counter(), "events_out": 1000, "aggtrade_ids": ids,

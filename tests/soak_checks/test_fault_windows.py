@@ -10,7 +10,7 @@ from pathlib import Path
 from pytest_soak.checks import Thresholds, run_check
 from pytest_soak.evidence_loader import RunEvidence
 
-from .factory import counter, rewrite, wall
+from .factory import counter, feed_connection, rewrite, wall
 
 OBS, MAN = "harness_observations.json", "run_manifest.json"
 REPORTS = [f"reports/{sink}/summary_20270115_080100.json" for sink in ("jsonl", "sqlite")]
@@ -30,8 +30,12 @@ def _tolerated_by_pause(counters: list[str]):
 
 
 def _reconnects_in_pause(good_run_dir: Path) -> None:
+    """harvest reopens a silent connection 4 times in the pause, and the feed sees each."""
     rewrite(good_run_dir, MAN, lambda doc: doc["harvester_metrics"].update(
-        reconnect_count=counter(wall(61), *PAUSE_RECONNECTS)))
+        reconnect_count=counter(wall(61), wall(62), *PAUSE_RECONNECTS)))
+    rewrite(good_run_dir, OBS, lambda doc: doc["feed"]["stats"]["connections"].extend(
+        feed_connection(10 + i, "market", 270, 280 + 15 * i, "client", {}, 0)
+        for i in range(4)))
 
 
 def test_reconnects_in_a_pause_are_excused_because_pause_tolerates_them(good_run_dir: Path) -> None:
@@ -61,10 +65,28 @@ def test_a_toleration_ends_for_s_after_its_window(good_run_dir: Path) -> None:
 
 
 def test_an_expected_counter_that_never_moved_fails(good_run_dir: Path) -> None:
+    """The drop expects reconnects: harvest never re-opens its connections (the feed's
+    account: none opened after the drop), and reports none."""
     rewrite(good_run_dir, MAN, lambda doc: doc["harvester_metrics"].update(
-        reconnect_count=counter()))                      # the drop expects reconnects
+        reconnect_count=counter()))
+    rewrite(good_run_dir, OBS, lambda doc: doc["feed"]["stats"].update(
+        connections=doc["feed"]["stats"]["connections"][:2]))
     result = _d7(good_run_dir)
     assert result.status == "fail" and "reconnect_count by drop" in result.line()
+
+
+def test_reconnects_a_later_kill_of_harvest_wiped_are_the_feeds(good_run_dir: Path) -> None:
+    """harvest's counters restart at zero in a new process: after a kill of harvest its
+    reconnect_count no longer shows the drop's reconnects, but the feed saw them re-opened."""
+    rewrite(good_run_dir, MAN, lambda doc: doc["harvester_metrics"].update(
+        reconnect_count=counter()))
+    rewrite(good_run_dir, OBS, lambda doc: doc["pids"]["harvest"].insert(0, {
+        "pid": 999, "first_seen_ms": wall(-30), "last_seen_ms": wall(100),
+        "exit_ms": wall(100)}))                       # harvest replaced after the drop
+    result = _d7(good_run_dir)
+    moved = [p for p in result.parts if p.item == "expected counter moved"
+             and p.subject == "reconnect_count by drop"]
+    assert [p.status for p in moved] == ["pass"], result.line()
 
 
 def test_health_is_excused_only_for_the_stages_a_fault_tolerates(good_run_dir: Path) -> None:

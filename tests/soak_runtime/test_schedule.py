@@ -140,3 +140,13 @@ def test_kill_stage_tolerates_the_health_of_the_stage_it_kills() -> None:
                                           "at_s": 5}]}, seed=1).faults
     assert kill.tolerates.health == ("broker",)
     assert kill.expects.items == ("D9",)
+
+
+def test_only_a_kill_of_harvest_tolerates_reconnects() -> None:
+    """A killed harvest re-opens the feed's connections; a kill of any other stage leaves them
+    alone, so a reconnect then is a stray (D7)."""
+    harvest, signal = parse_schedule({"faults": [
+        {"id": "h", "kind": "kill_stage", "target": "harvest", "at_s": 5},
+        {"id": "s", "kind": "kill_stage", "target": "signal", "at_s": 9}]}, seed=1).faults
+    assert harvest.tolerates.counters == ("reconnect_count",)
+    assert signal.tolerates.counters == ()
