@@ -152,14 +152,22 @@ def _outlived(alert: dict, mine: list[Span]) -> bool:
     return r_ms is None or r_ms > max(s.resolve_hi for s in mine)
 
 
-def _nothing_outside(run: RunEvidence, alerts: list[dict], timing: Timing | None,
-                     why_not: str, t: Thresholds) -> ItemResult:
-    name = "no stray alerts"
+def _blind(name: str, alerts: list[dict], timing: Timing | None, why_not: str
+           ) -> ItemResult | None:
+    """unknown when some alert's rule has no declared hold/resolve minutes to judge it by."""
     blind = _unjudgeable(alerts, timing)
     if blind:
         return unknown(name, why_not or f"no declared hold/resolve minutes for {blind}",
                        evidence=EVIDENCE)
-    assert timing is not None
+    return None
+
+
+def _nothing_outside(run: RunEvidence, alerts: list[dict], timing: Timing | None,
+                     why_not: str, t: Thresholds) -> ItemResult:
+    name = "no stray alerts"
+    blind = _blind(name, alerts, timing, why_not)
+    if blind or timing is None:
+        return blind or unknown(name, why_not or "no declared rule timing", evidence=EVIDENCE)
     stray = []
     for a in alerts:
         f_ms = alert_times(a)[0]
@@ -180,11 +188,9 @@ def _nothing_outside(run: RunEvidence, alerts: list[dict], timing: Timing | None
 def _no_flapping(run: RunEvidence, alerts: list[dict], timing: Timing | None, why_not: str,
                  t: Thresholds) -> ItemResult:
     name = "no flapping"
-    blind = _unjudgeable(alerts, timing)
-    if blind:
-        return unknown(name, why_not or f"no declared hold/resolve minutes for {blind}",
-                       evidence=EVIDENCE)
-    assert timing is not None
+    blind = _blind(name, alerts, timing, why_not)
+    if blind or timing is None:
+        return blind or unknown(name, why_not or "no declared rule timing", evidence=EVIDENCE)
     flaps = []
     for rule in sorted({str(a.get("rule")) for a in alerts}):
         fired = [alert_times(a)[0] for a in alerts if a.get("rule") == rule]
