@@ -1,7 +1,7 @@
 """The first broken pipelines (formerly tests/soak/test_honesty.py): the real supervisor
 misconfigured (a stage that never restarts, a shutdown in the wrong order), and evidence
 damaged after the supervisor exits (tests/soak/broken/wrap.py). The short honesty schedule
-(7 market minutes at 30x: one choppy regime, one SIGKILL of signal) gives each something to
+(8 market minutes at 30x: one choppy regime, one SIGKILL of signal) gives each something to
 get wrong. `intact` is every group's control: the same wrapper with nothing damaged."""
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ class Group:
     config: dict = field(default_factory=dict)
     damage: tuple[str, ...] = ()
     schedule: Path = HONESTY_SCHEDULE
-    minutes: int = 7
+    minutes: int = 8
     speed: int = 30
     args: tuple[str, ...] = ()
     # the group run with nothing broken whose same sub-checks must pass

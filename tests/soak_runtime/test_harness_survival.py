@@ -55,7 +55,7 @@ def _run_processes(record: dict) -> list[psutil.Process]:
     """Everything of the run as the test sees it: the registered processes and their trees."""
     procs = []
     for entry in record["processes"]:
-        proc = hr.same_process(entry["pid"], entry["create_time"])
+        proc = hr.same_process(entry["pid"], entry["start_s"])
         if proc is not None:
             procs += [proc] + proc.children(recursive=True)
     return procs
