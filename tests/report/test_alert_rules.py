@@ -88,7 +88,9 @@ def test_low_consistency_share_exactly_at_threshold_does_not_fire():
     feed(engine, [minute(1, low=81)])
     [alert] = fired(engine, "low_consistency")
     assert alert["details"]["low_consistency_share"] == pytest.approx(0.81)
-    feed(engine, [minute(2, low=10)])
+    feed(engine, [minute(2, low=79)])                       # one calm minute: still firing
+    assert fired(engine, "low_consistency")[0]["state"] == "firing"
+    feed(engine, [minute(3, low=10)])                       # two: resolved (no flapping)
     assert fired(engine, "low_consistency")[0]["state"] == "resolved"
 
 

@@ -75,7 +75,7 @@ ALERTS = {"low_consistency": (120, 180), "no_data": (300, 360),
           "strong_ratio_collapse": (420, 480), "export_failing": (600, 660),
           "data_drop": (600, 660)}
 # rule -> (hold_minutes, resolve_minutes), as config/defaults.yaml declares them
-RULE_MINUTES = {"no_data": (2, 1), "low_consistency": (1, 1), "strong_ratio_collapse": (2, 1),
+RULE_MINUTES = {"no_data": (2, 1), "low_consistency": (1, 2), "strong_ratio_collapse": (2, 1),
                 "export_failing": (3, 1), "data_drop": (1, 1)}
 
 
