@@ -64,7 +64,13 @@ def _within(seen: tuple[float | None, float | None], claimed: float, t: Threshol
     low = before_stop if before_stop is not None else overall
     high = overall if overall is not None else low
     allowed = max(high * t.rss_agreement_pct / 100, t.rss_agreement_floor_mb)
-    return low - allowed <= claimed <= high + allowed
+    above = allowed
+    if before_stop is not None and overall is not None and overall > before_stop:
+        # the peak came in the shutdown / post-run work, where RSS moves within the harness's
+        # sampling interval: the supervisor's own peak (ru_maxrss) was 45 MB above the
+        # harness's highest sample in a gate run. Under-reporting stays judged as tightly.
+        above = max(high * t.rss_agreement_post_stop_pct / 100, t.rss_agreement_floor_mb)
+    return low - allowed <= claimed <= high + above
 
 
 def _agreement(res: dict, usage: dict, t: Thresholds) -> ItemResult:

@@ -47,6 +47,8 @@ class Thresholds:
     max_open_files: int = 256
     rss_agreement_pct: float = 25.0
     rss_agreement_floor_mb: float = 15.0
+    # above the harness's maximum when that came after the stop signal (see checks/resources.py)
+    rss_agreement_post_stop_pct: float = 50.0
     leak_warmup_s: float = 300.0          # market seconds skipped before fitting the slope
     leak_max_mb_per_h: float = 100.0      # per hour of MARKET time (see checks/resources.py)
     leak_end_tolerance_mb: float = 50.0
