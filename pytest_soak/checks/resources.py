@@ -128,8 +128,33 @@ def _leaks(obs: dict, t: Thresholds) -> list[ItemResult]:
     unsampled = [unknown("leak", f"no RSS series for {stage}, which the harness saw running",
                          evidence=[OBSERVATIONS], subject=stage)
                  for stage in sorted(set(obs.get("pids") or {}) - set(stages))]
-    return unsampled + [_leak(stage, [p for p in points if p[0] <= stop], start, speed, t)
-                        for stage, points in sorted(stages.items())]
+    verdicts = []
+    for stage, points in sorted(stages.items()):
+        steady = [p for p in points if p[0] <= stop]
+        life_start, life = _longest_life(stage, steady, start, obs)
+        if _span_ms(life) * speed / 1000 < t.leak_warmup_s + t.leak_min_span_s:
+            life_start, life = start, steady   # no life long enough alone: the whole series
+        verdicts.append(_leak(stage, life, life_start, speed, t))
+    return unsampled + verdicts
+
+
+def _longest_life(stage: str, points: list, start_ms: float, obs: dict
+                  ) -> tuple[float, list]:
+    """The samples of the stage's longest-lived process (cut at the harness's own kills) and
+    when that life began. A leak is growth within one process: a restarted stage settles at
+    its own level (signal's catch-up from the handoff left it 50 MB above its first life in
+    a gate run, flat after), which is no growth of either process. A stage whose every life
+    is shorter than warm-up + the minimum span is judged over its whole series, as before."""
+    cuts = sorted(r["killed_ms"] for r in obs.get("restarts") or []
+                  if r.get("stage") == stage and isinstance(r.get("killed_ms"), int | float))
+    bounds = [start_ms, *[c for c in cuts if c > start_ms], float("inf")]
+    lives = [(lo, [p for p in points if lo <= p[0] < hi])
+             for lo, hi in zip(bounds, bounds[1:], strict=False)]
+    return max(lives, key=lambda life: _span_ms(life[1]))
+
+
+def _span_ms(points: list) -> float:
+    return points[-1][0] - points[0][0] if len(points) > 1 else 0.0
 
 
 def _leak(stage: str, points: list, start_ms: float, speed: float, t: Thresholds
