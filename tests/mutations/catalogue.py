@@ -101,6 +101,12 @@ def all_mutations() -> list[Mutation]:
     return found
 
 
+def all_groups() -> dict:
+    """The behavioural groups (tests/mutations/soaks.py Group) by name, from the modules
+    `behavioural_*.py` that declare them beside their mutations."""
+    return {g.name: g for module in _modules("behavioural_") for g in getattr(module, "GROUPS", [])}
+
+
 def part_statuses(dod_item: dict, subcheck: str) -> list[str]:
     """The statuses of every part of `subcheck` (all subjects) in a dod.json item."""
     return [p["status"] for p in dod_item.get("parts", []) if p["name"] == subcheck]

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from .catalogue import Mutation, _modules, all_mutations, assert_fails
+from .catalogue import Mutation, all_groups, all_mutations, assert_fails
 from .soaks import Group, GroupRun, run_group
 
 pytestmark = pytest.mark.slow
 
-GROUPS: dict[str, Group] = {g.name: g for module in _modules("behavioural_")
-                            for g in getattr(module, "GROUPS", [])}
+GROUPS: dict[str, Group] = all_groups()
 BEHAVIOURAL = [m for m in all_mutations() if m.kind == "behavioural"]
 _RUNS: dict[str, GroupRun] = {}
 

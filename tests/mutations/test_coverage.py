@@ -7,7 +7,7 @@ import pytest
 
 from pytest_soak.checks import REGISTRY
 
-from .catalogue import HOLES, all_mutations
+from .catalogue import HOLES, all_groups, all_mutations
 
 SUBCHECKS = [(item.id, sub.name) for item in REGISTRY for sub in item.subchecks]
 MIN_MUTATIONS, MIN_BEHAVIOURAL = 30, 10
@@ -30,9 +30,9 @@ def test_every_named_subcheck_is_registered() -> None:
 def test_the_catalogue_is_large_and_behavioural_enough() -> None:
     """Behavioural counts only mutations whose pipeline behaves broken while it runs (a
     patched or misconfigured stage, supervisor or feed), not evidence damaged after exit."""
-    from .test_behavioural import GROUPS
+    groups = all_groups()
     found = all_mutations()
-    behavioural = [m for m in found if m.kind == "behavioural" and GROUPS[m.group].live]
+    behavioural = [m for m in found if m.kind == "behavioural" and groups[m.group].live]
     assert len(found) >= MIN_MUTATIONS, len(found)
     assert len(behavioural) >= MIN_BEHAVIOURAL, [m.name for m in behavioural]
 
