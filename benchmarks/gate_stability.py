@@ -62,7 +62,7 @@ class PipelineLoad:
         self.feed.start()
         spec = load_pipeline_spec(REFERENCE)
         run_dir = self.workdir / "pipeline"
-        values = {**base_values(), "config": str(self.workdir / "pipeline_config.yaml"),
+        values = {**base_values(spec), "config": str(self.workdir / "pipeline_config.yaml"),
                   "run_dir": str(run_dir), "run_id": self.marker, "sink": "dual",
                   "minutes": str(LOAD_MINUTES), "pipeline_minutes": str(LOAD_MINUTES + 2),
                   "health_port": "0", "mode": "live", "speed": 1.0, "replay_flag": "0",
@@ -74,7 +74,7 @@ class PipelineLoad:
                                           encoding="utf-8")
         env = {**_env(self.marker), **spec.render_env(values)}
         self.proc = popen_logged(spec.render_command(values), self.workdir / "pipeline.log",
-                                 env, cwd=ROOT)
+                                 env, cwd=spec.workdir)
         time.sleep(3)
         if self.proc.poll() is not None:
             raise RuntimeError(f"the load pipeline exited with {self.proc.returncode}; see "

@@ -25,14 +25,14 @@ import psutil
 from orchestrator.handoff import HandoffWriter
 from orchestrator.harvest.harvester import Harvester
 from orchestrator.harvest.settings import HarvestSettings
-from replay_feed import generate_recording
+from pytest_soak.replay_feed import generate_recording
 
 ROOT = _bootstrap.REPO
 
 
 def start_feed(recording: Path, workdir: Path) -> tuple[subprocess.Popen, dict]:
     out = open(workdir / "feed.out", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "replay_feed", "--recording", str(recording),
+    proc = subprocess.Popen([sys.executable, "-m", "pytest_soak.replay_feed", "--recording", str(recording),
                              "--speed", "max", "--start-grace-s", "30"],
                             stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20

@@ -24,7 +24,7 @@ from orchestrator.signal.config import SignalConfig
 from orchestrator.signal.engine import SignalEngine
 from orchestrator.sinks import open_sink
 from orchestrator.sinks.base import encode_row
-from replay_feed.generator import MarketGenerator
+from pytest_soak.replay_feed.generator import MarketGenerator
 
 BATCH = 2000
 RUNS = 3

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from evidence.schemas import violations
+from pytest_soak_evidence.schemas import violations
 
 REDACTED = "***REDACTED***"
 SECRET_ENV = {

@@ -17,7 +17,7 @@ import os
 import threading
 from pathlib import Path
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 
 SEGMENT_SUFFIX = ".jsonl"
 READ_CHUNK = 1 << 20

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator.config import section
 
 SCHEMA_VERSION = 1

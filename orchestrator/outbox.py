@@ -5,7 +5,7 @@ and a file moves to `ready/<name>.jsonl` in one rename when its event-time minut
 when it reaches `max_file_bytes`, on `flush()` and on `close()`. The part file is fsynced every
 `fsync_every` appends and always before it is published; on POSIX the `ready/` directory is
 fsynced after the rename so the publication survives a power loss. The rename is retried on a
-transient error (Windows sharing violation) by `evidence.atomic.replace_with_retry`; a file whose
+transient error (Windows sharing violation) by `pytest_soak_evidence.atomic.replace_with_retry`; a file whose
 rename keeps failing stays pending and is retried at the next publication.
 
 At start, `.part` files left by a crash are recovered: complete lines are published, a torn
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence.atomic import fsync_dir, replace_with_retry, write_bytes_atomic
+from pytest_soak_evidence.atomic import fsync_dir, replace_with_retry, write_bytes_atomic
 
 PART_SUFFIX = ".part"
 READY_SUFFIX = ".jsonl"

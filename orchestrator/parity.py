@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from evidence.parity import TOLERANCE_PCT, write_parity
+from pytest_soak_evidence.parity import TOLERANCE_PCT, write_parity
 
 
 def main(argv: list[str] | None = None) -> int:

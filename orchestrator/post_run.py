@@ -78,12 +78,12 @@ class PostRun:
             self.parity = {"ran": False, "reason": f"sink is {self.opts.sink}"}
             return
         try:
-            parity = importlib.import_module("evidence.parity")
+            parity = importlib.import_module("pytest_soak_evidence.parity")
         except ImportError:
             parity = None
         if parity is None or not hasattr(parity, "write_parity"):
-            self.parity = {"ran": False, "reason": "evidence.parity.write_parity not present"}
-            self.log.info("parity skipped: evidence.parity.write_parity does not exist yet")
+            self.parity = {"ran": False, "reason": "pytest_soak_evidence.parity.write_parity not present"}
+            self.log.info("parity skipped: pytest_soak_evidence.parity.write_parity does not exist yet")
             return
         try:
             parity.write_parity(self.opts.run_dir.resolve())

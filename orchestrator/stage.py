@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import psutil
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator.config import section
 
 IDLE_SLEEP_S = 0.02          # after a step that did no work

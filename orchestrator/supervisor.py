@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator import manifest
 from orchestrator.config import redacted, replay_mode, section
 from orchestrator.health import HealthServer, freshness, overall_state, stage_state

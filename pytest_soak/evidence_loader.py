@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from evidence.schemas import SCHEMA_DIR, violations
+from pytest_soak_evidence.schemas import SCHEMA_DIR, violations
 
 # evidence file (run-dir relative) -> schema kind
 JSON_EVIDENCE = {
@@ -246,8 +246,8 @@ class RunEvidence:
     # -- readers from the `evidence` package (lazy: imported only when a check needs them) --
     @cached_property
     def sink_rows(self) -> dict[str, Any]:
-        """Per sink, its rows as read by evidence.sinks (or the exception that stopped it)."""
-        from evidence import sinks
+        """Per sink, its rows as read by pytest_soak_evidence.sinks (or the exception that stopped it)."""
+        from pytest_soak_evidence import sinks
         readers = {"jsonl": (sinks.jsonl_path, sinks.read_jsonl_signals),
                    "sqlite": (sinks.sqlite_path, sinks.read_sqlite_signals)}
         out: dict[str, Any] = {}
@@ -261,20 +261,20 @@ class RunEvidence:
 
     @cached_property
     def parity_recomputed(self) -> Any:
-        """evidence.parity recomputed from the sinks themselves (or the exception)."""
+        """pytest_soak_evidence.parity recomputed from the sinks themselves (or the exception)."""
         try:
-            from evidence import parity
+            from pytest_soak_evidence import parity
             return parity.compute_parity(self.run_dir)
         except Exception as exc:  # noqa: BLE001
             return exc
 
     @cached_property
     def outbox(self) -> Any:
-        """evidence.outbox's reading of outbox/ready, every event validated against
+        """pytest_soak_evidence.outbox's reading of outbox/ready, every event validated against
         executor_contract_v1 (in parallel: see checks/parallel_validation.py), or the
         exception that stopped it."""
         try:
-            from evidence import outbox
+            from pytest_soak_evidence import outbox
             from pytest_soak.checks.parallel_validation import all_violations
             scan = outbox.scan_ready(self.run_dir / "outbox", validate=False)
             for index, errors in all_violations(scan.events, outbox.CONTRACT_KIND):

@@ -37,7 +37,7 @@ from typing import Any
 
 import psutil
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak.procs import POSIX, RUN_MARKER, describe
 from pytest_soak.resources import alive, start_s
 

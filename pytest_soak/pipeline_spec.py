@@ -6,6 +6,8 @@ another team's pipeline honouring the contract (docs/soak.md) is soaked by point
 
     name: text
     command: [argv template]        # placeholders below, e.g. "{python}", "{config}"
+    cwd: PATH                       # the command's working folder, relative to this file
+                                    # (default: this file's folder)
     base_config: PATH | null        # YAML the overlay is merged into (relative to this file)
     config_overlay: {mapping}       # deep-merged; string leaves may hold placeholders
     env: {NAME: template}           # added to the environment
@@ -27,7 +29,7 @@ turned into wall seconds.
 
 Placeholders: {python} {config} {run_dir} {sink} {minutes} {pipeline_minutes} {run_id}
 {health_port} {feed_ws_url} {feed_rest_url} {feed_control_url} {timeseries_type}
-{timeseries_url} {replay_flag} (1|0) {replay_mode_bool} {mode} {speed} {repo} {report_tz}
+{timeseries_url} {replay_flag} (1|0) {replay_mode_bool} {mode} {speed} {spec_dir} {report_tz}
 (the harness also sets REPORT_TZ in the environment itself, whatever `env` says).
 """
 
@@ -44,11 +46,11 @@ from typing import Any
 import yaml
 
 from pytest_soak.resources import DEFAULT_STAGE_REGEX
-from pytest_soak.settings import REPO_ROOT, SoakUsageError
+from pytest_soak.settings import NO_PIPELINE, SoakUsageError
 
 SCALED = re.compile(r"\{speed\*(\d+(?:\.\d+)?)\}")
 PER_SPEED = re.compile(r"\{(\d+(?:\.\d+)?)/speed\}")
-KNOWN = {"name", "description", "command", "base_config", "config_overlay", "env", "stages",
+KNOWN = {"name", "description", "command", "cwd", "base_config", "config_overlay", "env", "stages",
          "stage_regex", "health", "self_stop_margin_min", "progress", "alerts_from", "evidence"}
 
 
@@ -58,6 +60,7 @@ class PipelineSpec:
     command: list[str]
     stages: list[str]
     source: Path
+    cwd: Path | None = None            # None: the spec file's folder
     base_config: Path | None = None
     config_overlay: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -67,6 +70,14 @@ class PipelineSpec:
     progress: dict[str, str] = field(default_factory=dict)
     alerts_from: str | None = "run_manifest.json"
     evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec_dir(self) -> Path:
+        return Path(self.source).resolve().parent
+
+    @property
+    def workdir(self) -> Path:
+        return self.cwd or self.spec_dir
 
     def render_command(self, values: dict[str, Any]) -> list[str]:
         return [fill(part, values, self.source, "command") for part in self.command]
@@ -138,7 +149,9 @@ def _field_default(name: str) -> Any:
                 and f.default is not MISSING)
 
 
-def load_pipeline_spec(path: Path) -> PipelineSpec:
+def load_pipeline_spec(path: Path | None) -> PipelineSpec:
+    if path is None:
+        raise SoakUsageError(NO_PIPELINE)
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -158,6 +171,7 @@ def load_pipeline_spec(path: Path) -> PipelineSpec:
     return PipelineSpec(
         name=str(doc.get("name") or Path(path).stem), command=[str(c) for c in doc["command"]],
         stages=[str(s) for s in doc["stages"]], source=Path(path),
+        cwd=None if doc.get("cwd") is None else _resolve(str(doc["cwd"]), here),
         base_config=None if base is None else _resolve(base, here),
         config_overlay=dict(doc.get("config_overlay") or {}),
         env={str(k): str(v) for k, v in (doc.get("env") or {}).items()},
@@ -172,12 +186,10 @@ def load_pipeline_spec(path: Path) -> PipelineSpec:
 
 
 def _resolve(path: str, here: Path) -> Path:
-    """Relative to the spec file, else to the repo root (so fixtures can say config/...)."""
+    """Relative to the spec file's folder."""
     p = Path(path)
-    if p.is_absolute():
-        return p
-    return here / p if (here / p).exists() else REPO_ROOT / p
+    return p if p.is_absolute() else (here / p).resolve()
 
 
-def base_values() -> dict[str, Any]:
-    return {"python": sys.executable, "repo": str(REPO_ROOT)}
+def base_values(spec: PipelineSpec) -> dict[str, Any]:
+    return {"python": sys.executable, "spec_dir": str(spec.spec_dir)}

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak import harness_record as hr
 from pytest_soak.resources import start_s
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from evidence.atomic import write_json_atomic
-from evidence.schemas import violations
+from pytest_soak_evidence.atomic import write_json_atomic
+from pytest_soak_evidence.schemas import violations
 from pytest_soak import harness_record
 from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
@@ -165,7 +165,7 @@ class SoakSession:
     def _values(self, dry: bool = False) -> dict[str, Any]:
         s = self.settings
         feed = self.feed
-        return {**base_values(),
+        return {**base_values(self.spec),
                 "config": str(self.harness_dir / "pipeline_config.yaml"),
                 "run_dir": str(self.run_dir), "run_id": self.run_id, "sink": self.sink,
                 "minutes": f"{s.minutes:g}",
@@ -195,7 +195,7 @@ class SoakSession:
         env = {k: v for k, v in env.items() if v is not None}
         self.times["started_ms"] = now_ms()
         self.proc = popen_logged(self.command, self.harness_dir / "pipeline.out.log", env,
-                                 cwd=Path(values["repo"]))
+                                 cwd=self.spec.workdir)
         self.guard.register(self.proc, "pipeline", group_leader=os.name == "posix")
         self.history.record("pipeline_started", None, pid=self.proc.pid, command=self.command)
         tree = ProcessTree(self.proc.pid, self.spec.stage_regex)

@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak_evidence.carried import carried
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PIPELINE_CONFIG = REPO_ROOT / "fixtures" / "soak" / "reference_pipeline.yaml"
-DEFAULT_SCHEDULE = REPO_ROOT / "fixtures" / "faults" / "default.yaml"
+# the fault schedules shipped with the plugin, by name (`--soak-schedule kill_only`)
+SCHEDULES_DIR = carried(__file__, "fixtures/faults")
+DEFAULT_SCHEDULE = SCHEDULES_DIR / "default.yaml"
+NO_PIPELINE = ("no pipeline to soak: pass --soak-config FILE (or set soak_config in the ini "
+               "file); the reference pipeline runs only from a pytest-soak checkout")
 SINKS = ("jsonl", "sqlite", "dual")
 FEEDS = ("replay", "exchange")
 STORES = ("prometheus", "influxdb", "none")
@@ -53,6 +56,20 @@ def parse_bool(text: str | bool) -> bool:
     if value in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(f"not a boolean: {text!r}")
+
+
+def _shipped_schedules() -> list[str]:
+    return sorted(p.stem for p in SCHEDULES_DIR.glob("*.yaml"))
+
+
+def _schedule_path(text: str, root: Path) -> Path | None:
+    """A schedule option's file: `none`, a shipped schedule's name, or a path."""
+    if text in ("", "none"):
+        return None
+    shipped = SCHEDULES_DIR / f"{text}.yaml"
+    if "/" not in text and "\\" not in text and not text.endswith((".yaml", ".yml")):
+        return shipped
+    return _abs(text, root)
 
 
 def _seed(text: str) -> int | str | None:
@@ -96,9 +113,10 @@ RUN_OPTIONS = (
     Option("soak_speed", float, 30.0, f"REPLAY pacing, market seconds per wall second "
            f"(>= {MIN_REPLAY_SPEED:g}); LIVE is always 1"),
     Option("soak_sink", str, "dual", "jsonl, sqlite or dual; a comma list runs one soak per value"),
-    Option("soak_config", str, str(DEFAULT_PIPELINE_CONFIG),
-           "YAML describing the pipeline under test (command, health, evidence, overlay)"),
-    Option("soak_schedule", str, str(DEFAULT_SCHEDULE), "fault schedule YAML (market time)"),
+    Option("soak_config", str, None,
+           "YAML describing the pipeline under test (command, level, claims, health, overlay)"),
+    Option("soak_schedule", str, DEFAULT_SCHEDULE.stem, "fault schedule YAML (market time): a "
+           f"file, or the name of a shipped one ({', '.join(_shipped_schedules())}), or none"),
     Option("soak_seed", _seed, None, "seed of the fault schedule's random elements; 'last' "
            "reuses the previous run's seed"),
     Option("soak_feed", str, "replay", "replay (local replay feed) or exchange", FEEDS),
@@ -134,7 +152,7 @@ class SoakSettings:
     minutes: float
     speed: float
     sinks: list[str]
-    pipeline_config: Path
+    pipeline_config: Path | None          # None: no pipeline named (NO_PIPELINE)
     schedule: Path | None
     seed: int | None
     feed: str
@@ -198,8 +216,9 @@ class SoakSettings:
         schedule = parsed["soak_schedule"]
         return cls(
             mode=mode, minutes=parsed["soak_minutes"], speed=speed, sinks=sinks,
-            pipeline_config=_abs(parsed["soak_config"], root),
-            schedule=None if schedule in ("", "none") else _abs(schedule, root),
+            pipeline_config=None if not parsed["soak_config"] else _abs(parsed["soak_config"],
+                                                                         root),
+            schedule=_schedule_path(str(schedule), root),
             seed=seed, feed=parsed["soak_feed"], timeseries=parsed["soak_timeseries"],
             timeseries_url=parsed["soak_timeseries_url"] or None,
             run_dir=_abs(parsed["soak_run_dir"], root), keep=parsed["soak_keep"],

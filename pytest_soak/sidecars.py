@@ -1,6 +1,6 @@
 """The run's sidecars: the replay feed and the time-series store, as plain classes.
 
-The feed runs as its own process (`python -m replay_feed ...`, logs to a file in the run
+The feed runs as its own process (`python -m pytest_soak.replay_feed ...`, logs to a file in the run
 folder) so its pacing never competes with the harness's threads for the GIL; the harness talks
 to it only over loopback HTTP (its control API). The store is `services.PushgatewayServer` /
 `services.InfluxDBServer`, or an existing URL given with --soak-timeseries-url (then only a
@@ -51,7 +51,7 @@ class FeedSidecar:
         self.stats_error: str | None = None
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "replay_feed", "--generate", str(self.seed),
+        return [sys.executable, "-m", "pytest_soak.replay_feed", "--generate", str(self.seed),
                 "--symbols", str(len(self.symbols)), "--speed", f"{self.speed:g}",
                 "--host", "127.0.0.1", "--start-on", self.start_on,
                 "--stop-file", str(self.stop_file)]

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from evidence.atomic import write_json_atomic
-from evidence.schemas import validate
+from pytest_soak_evidence.atomic import write_json_atomic
+from pytest_soak_evidence.schemas import validate
 
 Status = Literal["pass", "fail", "unknown", "not_claimed"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "unknown", "not_claimed")

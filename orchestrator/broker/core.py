@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from evidence.orders import TERMINAL_EVENTS, client_order_id
-from evidence.outbox import iter_events
-from evidence.schemas import violations
+from pytest_soak_evidence.orders import TERMINAL_EVENTS, client_order_id
+from pytest_soak_evidence.outbox import iter_events
+from pytest_soak_evidence.schemas import violations
 from orchestrator.broker.events import fill_event, reject_event, submit_event
 from orchestrator.broker.executor import (
     Executor,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from evidence.orders import eligible
+from pytest_soak_evidence.orders import eligible
 
 OK_GATING = ("ok", None, "")
 SIDES = {"buy": "buy", "sell": "sell", "long": "buy", "short": "sell", "BUY": "buy",
@@ -64,7 +64,7 @@ class Precheck:
 
     def eligible(self, signal: dict) -> bool:
         """Only confirmed signals (strong ones if configured) are order candidates
-        (evidence.orders: the harness applies the same rule)."""
+        (pytest_soak_evidence.orders: the harness applies the same rule)."""
         return eligible(signal, self.only_strong)
 
     def check(self, signal: dict) -> Decision:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator.broker.config import broker_section, outbox_section
 from orchestrator.broker.core import Broker, BrokerSettings
 from orchestrator.handoff import HandoffReader

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from evidence import sinks
-from evidence.atomic import write_bytes_atomic, write_json_atomic
-from evidence.schemas import validate
+from pytest_soak_evidence import sinks
+from pytest_soak_evidence.atomic import write_bytes_atomic, write_json_atomic
+from pytest_soak_evidence.schemas import validate
 from orchestrator.exporters.base import figure
 from orchestrator.report.aggregates import MinuteAggregate, MinuteAggregator
 from orchestrator.report.alerts import iso_in_tz

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator.config import section
 from orchestrator.exporters import ExportQueue, make_exporter
 from orchestrator.exporters.base import figure

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator.config import ConfigError, load_config
 from orchestrator.handoff import HandoffReader
 from orchestrator.report.daily import SINKS_OF, build_report, write_report

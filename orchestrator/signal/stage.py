@@ -14,8 +14,8 @@ import json
 import time
 from pathlib import Path
 
-from evidence.atomic import replace_with_retry, write_bytes_atomic, write_json_atomic
-from evidence.sinks import sinks_dir
+from pytest_soak_evidence.atomic import replace_with_retry, write_bytes_atomic, write_json_atomic
+from pytest_soak_evidence.sinks import sinks_dir
 from orchestrator.handoff import HandoffReader, HandoffWriter
 from orchestrator.signal.config import SignalConfig
 from orchestrator.signal.engine import SignalEngine

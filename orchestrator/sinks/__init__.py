@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evidence.sinks import JSONL_NAME, SQLITE_NAME
+from pytest_soak_evidence.sinks import JSONL_NAME, SQLITE_NAME
 from orchestrator.config import defaults
 from orchestrator.sinks.base import Sink, SinkUnavailable
 from orchestrator.sinks.dual import DualSink

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from pathlib import Path
 
-from evidence.sinks import SQLITE_TABLE
+from pytest_soak_evidence.sinks import SQLITE_TABLE
 from orchestrator.sinks.base import SIGNAL_FIELDS, Sink, SinkUnavailable
 
 log = logging.getLogger(__name__)

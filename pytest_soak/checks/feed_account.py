@@ -1,5 +1,5 @@
 """The replay feed's own account of a run (harness_observations feed.stats, read from the
-feed's GET /control/stats before it stops; replay_feed/accounting.py), and what D7 and
+feed's GET /control/stats before it stops; pytest_soak/replay_feed/accounting.py), and what D7 and
 "no event lost" derive from it.
 
 Every WebSocket client of the feed in a soak run is the pipeline's harvest (the harness opens

@@ -1,6 +1,6 @@
 """D12 execution outbox: after a graceful stop every broker event is in ready/*.jsonl exactly
 once, nothing is left in spool/, no partial or stray file is visible in ready/, and every line
-validates against executor_contract/v1 (read with evidence.outbox, the shared reader).
+validates against executor_contract/v1 (read with pytest_soak_evidence.outbox, the shared reader).
 
 Reconciled by element both ways: each event's signal_row_id must be a signal the sinks hold
 (unexpected = outbox - sinks), every signal the declared broker config makes eligible must have

@@ -2,7 +2,7 @@
 one terminal decision (a fill, or a reject with a reason) per client_order_id in ready/.
 
 The harness reads the signals from the sinks itself and applies the broker's own rule
-(evidence.orders: `eligible` under the run's declared `broker.only_strong`, read from
+(pytest_soak_evidence.orders: `eligible` under the run's declared `broker.only_strong`, read from
 source_manifest.json's config_snapshot, and `client_order_id`). A signal without a decision
 is *pending* -- named in the reason, not a failure -- only when the broker cannot have seen it
 before it stopped: it is later than its symbol's last decided signal (a symbol's signals come
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from evidence.orders import TERMINAL_EVENTS, client_order_id, eligible
+from pytest_soak_evidence.orders import TERMINAL_EVENTS, client_order_id, eligible
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.evidence_loader import OBSERVATIONS, SOURCE_MANIFEST, RunEvidence
 from pytest_soak.verdict import ItemResult, failed, passed, unknown

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from evidence.schemas import violations
+from pytest_soak_evidence.schemas import violations
 
 MIN_PARALLEL = 4000
 CHUNK = 2500

@@ -9,7 +9,7 @@ A kind (one module of this package, e.g. `kill_stage.py`, defining `KIND = KillS
 - `clock`: "market" (the fault acts at market timestamps inside the feed; its window is event
   time) or "wall" (it acts on processes or services; its effect plays out in wall time);
 - `applied_by`: "feed" (a control call of the replay feed, which needs a handler module of the
-  same control name in replay_feed/faults/) or "harness" (psutil, the store sidecar);
+  same control name in pytest_soak/replay_feed/faults/) or "harness" (psutil, the store sidecar);
 - `start` / `confirm` / `end`: apply it, prove its effect from what the *harness* sees (a new
   pid, the feed's own control state, a refused probe write; never the pipeline's counters),
   undo it;

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from functools import cache
 
-from evidence.schemas import SCHEMA_DIR
+from pytest_soak_evidence.schemas import SCHEMA_DIR
 
 
 def _schema(rel: str) -> dict:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.outbox import scan_ready
+from pytest_soak_evidence.outbox import scan_ready
 from orchestrator.broker.core import Broker, client_order_id
 from orchestrator.broker.executor import PaperExecutor
 from orchestrator.broker.retry import RetryPolicy

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from evidence.schemas import violations
+from pytest_soak_evidence.schemas import violations
 from orchestrator.broker.config import broker_section, outbox_section
 from orchestrator.broker.core import BrokerSettings
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from evidence.outbox import scan_ready
-from evidence.schemas import validate
+from pytest_soak_evidence.outbox import scan_ready
+from pytest_soak_evidence.schemas import validate
 from orchestrator.broker.core import client_order_id
 from orchestrator.handoff import HandoffWriter
 from tests.broker.broker_signals import BASE_TS_MS, make_signal

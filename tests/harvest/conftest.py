@@ -20,7 +20,7 @@ from orchestrator.handoff import HandoffWriter
 from orchestrator.harvest.budget import WriteBudget
 from orchestrator.harvest.harvester import Harvester
 from orchestrator.harvest.settings import HarvestSettings
-from replay_feed import ReplayFeed
+from pytest_soak.replay_feed import ReplayFeed
 
 FAST = {"substream_silence_s": 1.0, "connection_silence_s": 5.0, "backoff_initial_s": 0.05,
         "backoff_max_s": 0.3, "snapshot_retry_s": 0.1, "ping_interval_s": 5.0}

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from replay_feed import generate_recording, read_recording
+from pytest_soak.replay_feed import generate_recording, read_recording
 from tests.harvest.conftest import wait_for
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from replay_feed import MarketGenerator
+from pytest_soak.replay_feed import MarketGenerator
 from tests.harvest.conftest import wait_for
 
 

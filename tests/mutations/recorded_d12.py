@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from evidence.orders import client_order_id
+from pytest_soak_evidence.orders import client_order_id
 from tests.soak_checks.factory import rewrite, signal_rows, write_jsonl
 
 from .catalogue import Mutation

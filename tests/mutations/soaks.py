@@ -52,6 +52,8 @@ class Group:
     def spec(self, where: Path) -> Path:
         spec = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
         spec["name"] = f"broken reference pipeline ({self.name})"
+        for key in ("cwd", "base_config"):      # the copy lives elsewhere: absolute paths
+            spec[key] = str((REFERENCE.parent / spec[key]).resolve())
         if self.damage:
             spec["command"] = ["{python}", str(WRAP), ",".join(self.damage), "--",
                                *spec["command"]]

@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from evidence.schemas import load_validated, violations
+from pytest_soak_evidence.schemas import load_validated, violations
 from tests.orchestrator.orch_support import read_json, run_processes, wait_for
 
 pytestmark = [pytest.mark.slow,

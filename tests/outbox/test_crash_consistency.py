@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.outbox import scan_ready
+from pytest_soak_evidence.outbox import scan_ready
 from tests.outbox.contract_events import make_outbox, seq_of
 
 WRITER = Path(__file__).with_name("crash_writer.py")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.outbox import scan_ready
+from pytest_soak_evidence.outbox import scan_ready
 from orchestrator.outbox import MINUTE_MS, OutboxError
 from tests.outbox.contract_events import BASE_TS_MS, make_event, make_outbox, seq_of
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from replay_feed import ReplayFeed
+from pytest_soak.replay_feed import ReplayFeed
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "market" / "seed42_2min.jsonl.gz"
 

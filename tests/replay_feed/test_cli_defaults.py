@@ -1,12 +1,12 @@
-"""`python -m replay_feed` takes its defaults from ReplayFeed (one owner)."""
+"""`python -m pytest_soak.replay_feed` takes its defaults from ReplayFeed (one owner)."""
 
 from __future__ import annotations
 
 import inspect
 
-from replay_feed.__main__ import parse_args
-from replay_feed.feed import ReplayFeed
-from replay_feed.generator import MarketGenerator, generate_recording
+from pytest_soak.replay_feed.__main__ import parse_args
+from pytest_soak.replay_feed.feed import ReplayFeed
+from pytest_soak.replay_feed.generator import MarketGenerator, generate_recording
 
 
 def test_every_cli_default_is_the_feeds() -> None:

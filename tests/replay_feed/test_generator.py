@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import collections
 
-from replay_feed import MarketGenerator, generate_recording, read_recording
-from replay_feed.market import MarketState, default_specs
+from pytest_soak.replay_feed import MarketGenerator, generate_recording, read_recording
+from pytest_soak.replay_feed.market import MarketState, default_specs
 
 
 def test_same_seed_same_recording_other_seed_differs(tmp_path):

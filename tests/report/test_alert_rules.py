@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evidence.schemas import violations
+from pytest_soak_evidence.schemas import violations
 from orchestrator.config import section
 from orchestrator.report.aggregates import MINUTE_MS, MinuteAggregate, MinuteAggregator
 from orchestrator.report.alerts import AlertEngine

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from evidence.schemas import violations
+from pytest_soak_evidence.schemas import violations
 from orchestrator.report.daily import build_report, harvester_slo
 from orchestrator.report.engine import ReportEngine
 from tests.report.helpers import SYMBOLS, minute_signals

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from evidence.schemas import violations
+from pytest_soak_evidence.schemas import violations
 from orchestrator.report.engine import ReportEngine
 from tests.report.helpers import SYMBOLS, T0, expected_minute, minute_signals
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evidence.schemas import load_validated, violations
+from pytest_soak_evidence.schemas import load_validated, violations
 from orchestrator.handoff import HandoffWriter
 from tests.report.helpers import T0, minute_signals
 

@@ -104,7 +104,7 @@ def test_runtime_state_reports_mode_warmup_and_last_z():
 
 
 def test_checkpoint_restore_is_float_exact_on_generated_market():
-    from replay_feed.generator import MarketGenerator
+    from pytest_soak.replay_feed.generator import MarketGenerator
     records = list(MarketGenerator(seed=3, symbols=2).records(2))
     _, expected = run(records)
     cut = len(records) * 2 // 3

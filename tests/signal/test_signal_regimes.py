@@ -11,7 +11,7 @@ import pytest
 
 from orchestrator.signal.config import SignalConfig
 from orchestrator.signal.engine import SignalEngine
-from replay_feed import generator
+from pytest_soak.replay_feed import generator
 
 SCHEDULE = [("normal", 420), ("choppy", 180), ("quiet", 180)]
 

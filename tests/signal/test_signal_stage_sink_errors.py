@@ -4,7 +4,7 @@ not commit the market offset past it, and delivers it once the lock is gone."""
 import logging
 import sqlite3
 
-from evidence.sinks import read_jsonl_signals, read_sqlite_signals
+from pytest_soak_evidence.sinks import read_jsonl_signals, read_sqlite_signals
 from orchestrator.handoff import HandoffWriter
 from orchestrator.signal.stage import SignalStage
 from orchestrator.stage import StageContext

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from evidence.sinks import read_jsonl_signals, read_sqlite_signals
+from pytest_soak_evidence.sinks import read_jsonl_signals, read_sqlite_signals
 
 WRITER = Path(__file__).with_name("sink_writer.py")
 BATCH_ROWS = 400

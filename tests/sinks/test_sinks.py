@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from evidence.sinks import read_jsonl_signals, read_sqlite_signals
+from pytest_soak_evidence.sinks import read_jsonl_signals, read_sqlite_signals
 from orchestrator.sinks import (
     DualSink,
     JsonlSink,

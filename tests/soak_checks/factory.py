@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evidence.atomic import write_json_atomic
-from evidence.parity import write_parity
+from pytest_soak_evidence.atomic import write_json_atomic
+from pytest_soak_evidence.parity import write_parity
 from pytest_soak.fault_kinds import KINDS
 
 MINUTES = 12
@@ -418,7 +418,7 @@ def executor_metrics(events: list[dict]) -> dict:
 def broker_events(rows: list[dict]) -> list[dict]:
     """D12: one terminal decision per eligible (confirmed) signal, as the broker writes them:
     submit + fill, or a reject when the signal's gating is not ok."""
-    from evidence.orders import client_order_id, eligible
+    from pytest_soak_evidence.orders import client_order_id, eligible
     events = []
     for n, row in enumerate(r for r in rows if eligible(r, only_strong=False)):
         base = {**outbox_event(n, row["row_id"]), "client_order_id": client_order_id(row),

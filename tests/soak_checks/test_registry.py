@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.schemas import violations
+from pytest_soak_evidence.schemas import violations
 from pytest_soak import generated
 from pytest_soak.checks import CHECKS, ITEM_IDS, ITEMS, REGISTRY, Thresholds, judge, run_check
 from pytest_soak.dod import schema

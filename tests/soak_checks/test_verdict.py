@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from evidence.schemas import SchemaViolation
+from pytest_soak_evidence.schemas import SchemaViolation
 from pytest_soak.checks import ITEM_IDS as DOD_ITEMS
 from pytest_soak.checks.leaks import leak_figures, theil_sen_slope
 from pytest_soak.verdict import (

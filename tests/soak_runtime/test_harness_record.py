@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak import harness_record as hr
 from pytest_soak.procs import wait_for
 from pytest_soak.resources import start_s

@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from evidence.atomic import write_json_atomic
-from evidence.schemas import violations
+from pytest_soak_evidence.atomic import write_json_atomic
+from pytest_soak_evidence.schemas import violations
 from pytest_soak import harness_record as hr
 from pytest_soak.procs import find_tagged, wait_for
 from tests.soak_runtime.soak_helpers import MINI_SPEC

@@ -8,7 +8,10 @@ import pytest
 
 from pytest_soak.market_clock import MarketClock
 from pytest_soak.pipeline_spec import load_pipeline_spec, render_tree
-from pytest_soak.settings import DEFAULT_PIPELINE_CONFIG, SoakUsageError
+from pytest_soak.settings import SoakUsageError
+from pytest_soak_evidence.carried import CHECKOUT_ROOT
+
+REFERENCE = CHECKOUT_ROOT / "fixtures" / "soak" / "reference_pipeline.yaml"
 from pytest_soak.sidecars import FeedSidecar
 
 
@@ -40,8 +43,8 @@ def test_market_time_tracks_the_feed_and_never_runs_ahead_of_it(feed) -> None:  
 
 
 def test_the_reference_spec_renders_typed_values_and_names_bad_placeholders(tmp_path) -> None:  # noqa: ANN001
-    spec = load_pipeline_spec(DEFAULT_PIPELINE_CONFIG)
-    values = {"python": "py", "repo": "/r", "config": "/c.yaml", "run_dir": "/d", "run_id": "x",
+    spec = load_pipeline_spec(REFERENCE)
+    values = {"python": "py", "spec_dir": "/r", "config": "/c.yaml", "run_dir": "/d", "run_id": "x",
               "sink": "dual", "minutes": "60", "pipeline_minutes": "62", "health_port": "0",
               "mode": "replay", "speed": 30.0, "replay_flag": "1", "replay_mode_bool": True,
               "timeseries_type": "none", "timeseries_url": None, "feed_ws_url": "ws://f",

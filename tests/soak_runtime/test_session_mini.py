@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from evidence.schemas import violations
+from pytest_soak_evidence.schemas import violations
 from pytest_soak.procs import RUN_MARKER, find_tagged
 from pytest_soak.session import SoakSession
 from pytest_soak.termination import Terminated, sigterm_as_interrupt
@@ -112,7 +112,7 @@ def test_a_kill_that_is_never_followed_by_a_restart_stays_unconfirmed(tmp_path,
 
 def _with_flag(flag: str) -> str:
     """The mini pipeline's spec with one more command-line flag."""
-    text = MINI_SPEC.read_text()
+    text = MINI_SPEC.read_text().replace("{spec_dir}", MINI_SPEC.parent.as_posix())
     assert '"alpha,beta,gamma"]' in text
     return text.replace('"alpha,beta,gamma"]', f'"alpha,beta,gamma", "{flag}"]')
 

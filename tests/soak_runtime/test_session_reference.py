@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence.schemas import violations
+from pytest_soak_evidence.schemas import violations
 from pytest_soak.procs import find_tagged
 from pytest_soak.session import SoakSession
 from pytest_soak.settings import SoakSettings

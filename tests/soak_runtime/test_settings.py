@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_soak.settings import OPTIONS, REPO_ROOT, RUN_OPTIONS, SoakSettings, SoakUsageError
+from pytest_soak.settings import OPTIONS, RUN_OPTIONS, SoakSettings, SoakUsageError
+from pytest_soak_evidence.carried import CHECKOUT_ROOT as REPO_ROOT
 
 pytest_plugins = ["pytester"]
 
@@ -134,7 +135,7 @@ def test_every_threshold_option_default_is_its_thresholds_field() -> None:
 def test_settings_built_from_no_values_carry_each_options_default() -> None:
     s = SoakSettings.from_values({}, root=REPO_ROOT)
     by_option = {"soak_minutes": s.minutes, "soak_speed": s.speed, "soak_sink": ",".join(s.sinks),
-                 "soak_config": str(s.pipeline_config), "soak_schedule": str(s.schedule),
+                 "soak_config": s.pipeline_config, "soak_schedule": s.schedule.stem,
                  "soak_seed": s.seed, "soak_feed": s.feed, "soak_timeseries": s.timeseries,
                  "soak_timeseries_url": s.timeseries_url,
                  "soak_run_dir": str(s.run_dir.relative_to(REPO_ROOT)), "soak_keep": s.keep,

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from evidence.atomic import write_json_atomic
+from pytest_soak_evidence.atomic import write_json_atomic
 
 
 def _edit_manifest(run_dir: Path, edit: Callable[[dict], None]) -> None:

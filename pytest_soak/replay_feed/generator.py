@@ -13,8 +13,8 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from replay_feed.market import REGIMES, WINDOW_MS, MarketState, SymbolSpec, default_specs
-from replay_feed.recording import Record, write_recording
+from pytest_soak.replay_feed.market import REGIMES, WINDOW_MS, MarketState, SymbolSpec, default_specs
+from pytest_soak.replay_feed.recording import Record, write_recording
 
 EPOCH_MS = 1_767_225_600_000          # 2026-01-01T00:00:00Z: generated time starts here
 DEFAULT_SYMBOLS = 2                   # what the generator makes unless told otherwise

@@ -18,9 +18,9 @@ import itertools
 import pkgutil
 from types import ModuleType
 
-from replay_feed.clock import wall_ms
-from replay_feed.engine import FeedEngine
-from replay_feed.faults.base import FaultError
+from pytest_soak.replay_feed.clock import wall_ms
+from pytest_soak.replay_feed.engine import FeedEngine
+from pytest_soak.replay_feed.faults.base import FaultError
 
 NOT_HANDLERS = {"base"}
 

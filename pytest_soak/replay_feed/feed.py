@@ -7,7 +7,7 @@
     feed.stop()
 
 The event loop (WebSocket server + producer) runs on a background thread; REST and control
-share a threaded HTTP server. Use it from pytest fixtures or `python -m replay_feed`.
+share a threaded HTTP server. Use it from pytest fixtures or `python -m pytest_soak.replay_feed`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import Any
 
 from websockets.asyncio.server import serve
 
-from replay_feed.engine import FeedEngine
-from replay_feed.faults import FaultController
-from replay_feed.generator import DEFAULT_REGIME, DEFAULT_SYMBOLS
-from replay_feed.http_api import FeedHttpServer
-from replay_feed.sources import GeneratorSource, RecordingSource
-from replay_feed.wsserver import WsFrontend
+from pytest_soak.replay_feed.engine import FeedEngine
+from pytest_soak.replay_feed.faults import FaultController
+from pytest_soak.replay_feed.generator import DEFAULT_REGIME, DEFAULT_SYMBOLS
+from pytest_soak.replay_feed.http_api import FeedHttpServer
+from pytest_soak.replay_feed.sources import GeneratorSource, RecordingSource
+from pytest_soak.replay_feed.wsserver import WsFrontend
 
 
 def parse_speed(speed: str | float | None) -> float | None:

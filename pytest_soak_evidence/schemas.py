@@ -10,7 +10,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+from pytest_soak_evidence.carried import carried
+
+SCHEMA_DIR = carried(__file__, "schemas")
 
 
 class SchemaViolation(ValueError):

@@ -14,10 +14,10 @@ import json
 import logging
 from typing import Any
 
-from replay_feed.accounting import Accounting
-from replay_feed.book import ServedBook
-from replay_feed.clock import MarketClock, wall_ms
-from replay_feed.streams import served_on, symbol_of
+from pytest_soak.replay_feed.accounting import Accounting
+from pytest_soak.replay_feed.book import ServedBook
+from pytest_soak.replay_feed.clock import MarketClock, wall_ms
+from pytest_soak.replay_feed.streams import served_on, symbol_of
 
 QUEUE_MAX = 20_000
 log = logging.getLogger("replay_feed")

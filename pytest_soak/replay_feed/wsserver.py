@@ -11,10 +11,10 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from replay_feed.clock import wall_ms
-from replay_feed.engine import Client, FeedEngine
-from replay_feed.faults import FaultController
-from replay_feed.streams import parse_path
+from pytest_soak.replay_feed.clock import wall_ms
+from pytest_soak.replay_feed.engine import Client, FeedEngine
+from pytest_soak.replay_feed.faults import FaultController
+from pytest_soak.replay_feed.streams import parse_path
 
 log = logging.getLogger("replay_feed")
 BATCH = 256

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from replay_feed.faults.base import FaultError, require
+from pytest_soak.replay_feed.faults.base import FaultError, require
 
 
 def handle(ctl: Any, action: str, params: dict) -> dict:

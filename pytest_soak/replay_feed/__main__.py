@@ -1,4 +1,4 @@
-"""`python -m replay_feed`: serve a recording (or the seeded generator) as a fake exchange.
+"""`python -m pytest_soak.replay_feed`: serve a recording (or the seeded generator) as a fake exchange.
 
 Prints one JSON line with the URLs it serves, then runs until SIGTERM/SIGINT or until the
 file given with --stop-file appears. `--write FILE` writes a generated recording and exits.
@@ -14,15 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-from replay_feed.feed import ReplayFeed, parse_speed
-from replay_feed.generator import generate_recording
+from pytest_soak.replay_feed.feed import ReplayFeed, parse_speed
+from pytest_soak.replay_feed.generator import generate_recording
 
 # the CLI's defaults are ReplayFeed's own (one owner)
 DEFAULTS = {name: p.default for name, p in inspect.signature(ReplayFeed).parameters.items()}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m replay_feed", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m pytest_soak.replay_feed", description=__doc__.split("\n")[0])
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--recording", type=Path, help="a recording (.jsonl or .jsonl.gz)")
     src.add_argument("--generate", type=int, metavar="SEED", help="synthesize from the generator")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from replay_feed.generator import MarketGenerator, parse_schedule
-from replay_feed.market import SymbolSpec, default_specs
-from replay_feed.recording import Record, read_recording
+from pytest_soak.replay_feed.generator import MarketGenerator, parse_schedule
+from pytest_soak.replay_feed.market import SymbolSpec, default_specs
+from pytest_soak.replay_feed.recording import Record, read_recording
 
 KNOWN_SPECS = {spec.symbol: spec for spec in default_specs(2)}
 STREAM_KINDS = ("aggTrade", "depth@100ms", "bookTicker")

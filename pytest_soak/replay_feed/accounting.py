@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from replay_feed.clock import wall_ms
+from pytest_soak.replay_feed.clock import wall_ms
 
 RANGE_MS = 1_000          # a range spans at most this much wall time
 BUCKET_MS = 1_000         # frames delivered per wall-clock bucket (for in-flight tails)

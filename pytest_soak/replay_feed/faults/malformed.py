@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from replay_feed.engine import Client
-from replay_feed.faults.base import FaultError
+from pytest_soak.replay_feed.engine import Client
+from pytest_soak.replay_feed.faults.base import FaultError
 
 MALFORMED_KINDS = ("non_json", "missing_field", "wrong_type", "unknown_stream", "binary")
 

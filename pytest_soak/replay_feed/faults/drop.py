@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from replay_feed.clock import wall_ms
+from pytest_soak.replay_feed.clock import wall_ms
 
 
 def handle(ctl: Any, action: str, params: dict) -> dict:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from replay_feed.clock import wall_ms
-from replay_feed.faults.base import FaultError
+from pytest_soak.replay_feed.clock import wall_ms
+from pytest_soak.replay_feed.faults.base import FaultError
 
 
 def handle(ctl: Any, action: str, params: dict) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from replay_feed.faults.base import require
+from pytest_soak.replay_feed.faults.base import require
 
 
 def handle(ctl: Any, action: str, params: dict) -> dict:

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from replay_feed.engine import FeedEngine
-from replay_feed.faults import FaultController, FaultError
+from pytest_soak.replay_feed.engine import FeedEngine
+from pytest_soak.replay_feed.faults import FaultController, FaultError
 
 log = logging.getLogger("replay_feed")
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)

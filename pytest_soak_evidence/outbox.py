@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidence.schemas import violations
+from pytest_soak_evidence.schemas import violations
 
 CONTRACT_KIND = "executor_contract_v1"
 
