@@ -32,8 +32,8 @@ ROOT = _bootstrap.REPO
 
 def start_feed(recording: Path, workdir: Path) -> tuple[subprocess.Popen, dict]:
     out = open(workdir / "feed.out", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "pytest_soak.replay_feed", "--recording", str(recording),
-                             "--speed", "max", "--start-grace-s", "30"],
+    proc = subprocess.Popen([sys.executable, "-m", "pytest_soak.replay_feed", "--recording",
+                             str(recording), "--speed", "max", "--start-grace-s", "30"],
                             stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator.config import section
+from pytest_soak_evidence.atomic import write_json_atomic
 
 SCHEMA_VERSION = 1
 # Sections stages publish; present from the start (null = not published yet) so the manifest

@@ -5,8 +5,9 @@ and a file moves to `ready/<name>.jsonl` in one rename when its event-time minut
 when it reaches `max_file_bytes`, on `flush()` and on `close()`. The part file is fsynced every
 `fsync_every` appends and always before it is published; on POSIX the `ready/` directory is
 fsynced after the rename so the publication survives a power loss. The rename is retried on a
-transient error (Windows sharing violation) by `pytest_soak_evidence.atomic.replace_with_retry`; a file whose
-rename keeps failing stays pending and is retried at the next publication.
+transient error (Windows sharing violation) by
+`pytest_soak_evidence.atomic.replace_with_retry`; a file whose rename keeps failing stays
+pending and is retried at the next publication.
 
 At start, `.part` files left by a crash are recovered: complete lines are published, a torn
 last line (the writer died mid-write) is dropped and counted, and nothing is published twice

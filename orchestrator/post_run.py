@@ -82,8 +82,9 @@ class PostRun:
         except ImportError:
             parity = None
         if parity is None or not hasattr(parity, "write_parity"):
-            self.parity = {"ran": False, "reason": "pytest_soak_evidence.parity.write_parity not present"}
-            self.log.info("parity skipped: pytest_soak_evidence.parity.write_parity does not exist yet")
+            self.parity = {"ran": False,
+                           "reason": "pytest_soak_evidence.parity.write_parity not present"}
+            self.log.info("parity skipped: pytest_soak_evidence.parity.write_parity is missing")
             return
         try:
             parity.write_parity(self.opts.run_dir.resolve())

@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 
 import psutil
 
-from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator.config import section
+from pytest_soak_evidence.atomic import write_json_atomic
 
 IDLE_SLEEP_S = 0.02          # after a step that did no work
 STOP_CHECK_S = 0.1           # how often the stop file and the parent are checked

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator import manifest
 from orchestrator.config import redacted, replay_mode, section
 from orchestrator.health import HealthServer, freshness, overall_state, stage_state
@@ -21,6 +20,7 @@ from orchestrator.post_run import PostRun
 from orchestrator.resources import ResourceSampler
 from orchestrator.restart import RestartPolicy
 from orchestrator.stage_process import StageProcess, now_ms, stage_argv
+from pytest_soak_evidence.atomic import write_json_atomic
 
 STAGE_ORDER = ["harvest", "signal", "broker", "report"]      # dependency (start) order
 

@@ -246,7 +246,8 @@ class RunEvidence:
     # -- readers from the `evidence` package (lazy: imported only when a check needs them) --
     @cached_property
     def sink_rows(self) -> dict[str, Any]:
-        """Per sink, its rows as read by pytest_soak_evidence.sinks (or the exception that stopped it)."""
+        """Per sink, its rows as read by pytest_soak_evidence.sinks (or the exception that
+        stopped it)."""
         from pytest_soak_evidence import sinks
         readers = {"jsonl": (sinks.jsonl_path, sinks.read_jsonl_signals),
                    "sqlite": (sinks.sqlite_path, sinks.read_sqlite_signals)}
@@ -274,8 +275,8 @@ class RunEvidence:
         executor_contract_v1 (in parallel: see checks/parallel_validation.py), or the
         exception that stopped it."""
         try:
-            from pytest_soak_evidence import outbox
             from pytest_soak.checks.parallel_validation import all_violations
+            from pytest_soak_evidence import outbox
             scan = outbox.scan_ready(self.run_dir / "outbox", validate=False)
             for index, errors in all_violations(scan.events, outbox.CONTRACT_KIND):
                 event = scan.events[index]

@@ -37,9 +37,9 @@ from typing import Any
 
 import psutil
 
-from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak.procs import POSIX, RUN_MARKER, describe
 from pytest_soak.resources import alive, start_s
+from pytest_soak_evidence.atomic import write_json_atomic
 
 HARNESS_MARKER = "SOAK_HARNESS_ID"
 CLAIM = ".claimed-"

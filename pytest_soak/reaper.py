@@ -22,9 +22,9 @@ from pathlib import Path
 
 import psutil
 
-from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak import harness_record as hr
 from pytest_soak.resources import start_s
+from pytest_soak_evidence.atomic import write_json_atomic
 
 POLL_S = 0.2
 DESCENDANTS_EVERY_S = 1.0

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from pytest_soak_evidence.atomic import write_json_atomic
-from pytest_soak_evidence.schemas import violations
 from pytest_soak import harness_record
 from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
@@ -38,6 +36,8 @@ from pytest_soak.resources import ProcessTree
 from pytest_soak.settings import SoakSettings
 from pytest_soak.sidecars import FeedSidecar, StoreSidecar
 from pytest_soak.termination import interrupt_reason, sigterm_as_interrupt
+from pytest_soak_evidence.atomic import write_json_atomic
+from pytest_soak_evidence.schemas import violations
 
 OBSERVATIONS = "harness_observations.json"
 

@@ -14,7 +14,12 @@ from pathlib import Path
 
 from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak_evidence.schemas import validate
-from pytest_soak_evidence.sinks import jsonl_path, read_jsonl_signals, read_sqlite_signals, sqlite_path
+from pytest_soak_evidence.sinks import (
+    jsonl_path,
+    read_jsonl_signals,
+    read_sqlite_signals,
+    sqlite_path,
+)
 
 MINUTE_MS = 60_000
 TOLERANCE_PCT = 0.5

@@ -21,9 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_soak_evidence.orders import TERMINAL_EVENTS, client_order_id
-from pytest_soak_evidence.outbox import iter_events
-from pytest_soak_evidence.schemas import violations
 from orchestrator.broker.events import fill_event, reject_event, submit_event
 from orchestrator.broker.executor import (
     Executor,
@@ -38,6 +35,9 @@ from orchestrator.broker.metrics import BrokerMetrics
 from orchestrator.broker.precheck import SIDES, Precheck, Throttle
 from orchestrator.broker.retry import RetryPolicy, submit_with_retry
 from orchestrator.outbox import Outbox
+from pytest_soak_evidence.orders import TERMINAL_EVENTS, client_order_id
+from pytest_soak_evidence.outbox import iter_events
+from pytest_soak_evidence.schemas import violations
 
 log = logging.getLogger(__name__)
 VALIDATE_FIRST = 1000  # schema validation costs ~0.5 ms an event: check all early, then sample

@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator.broker.config import broker_section, outbox_section
 from orchestrator.broker.core import Broker, BrokerSettings
 from orchestrator.handoff import HandoffReader
 from orchestrator.outbox import Outbox, outbox_settings
 from orchestrator.stage import Stage, now_ms
+from pytest_soak_evidence.atomic import write_json_atomic
 
 CONSUMER = "broker"
 METRICS_INTERVAL_S = 1.0

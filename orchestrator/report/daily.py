@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pytest_soak_evidence import sinks
-from pytest_soak_evidence.atomic import write_bytes_atomic, write_json_atomic
-from pytest_soak_evidence.schemas import validate
 from orchestrator.exporters.base import figure
 from orchestrator.report.aggregates import MinuteAggregate, MinuteAggregator
 from orchestrator.report.alerts import iso_in_tz
 from orchestrator.report.engine import read_json_or_none
+from pytest_soak_evidence import sinks
+from pytest_soak_evidence.atomic import write_bytes_atomic, write_json_atomic
+from pytest_soak_evidence.schemas import validate
 
 SCHEMA_VERSION = 1
 SINKS_OF = {"jsonl": ["jsonl"], "sqlite": ["sqlite"], "dual": ["jsonl", "sqlite"]}

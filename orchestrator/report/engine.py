@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator.config import section
 from orchestrator.exporters import ExportQueue, make_exporter
 from orchestrator.exporters.base import figure
 from orchestrator.report.aggregates import ClosedMinute, MinuteAggregate, MinuteAggregator
 from orchestrator.report.alerts import AlertEngine
+from pytest_soak_evidence.atomic import write_json_atomic
 
 STATE_FILE = Path("state") / "report.json"
 

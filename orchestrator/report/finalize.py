@@ -17,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from pytest_soak_evidence.atomic import write_json_atomic
 from orchestrator.config import ConfigError, load_config
 from orchestrator.handoff import HandoffReader
 from orchestrator.report.daily import SINKS_OF, build_report, write_report
 from orchestrator.report.engine import ReportEngine
 from orchestrator.report.stage import CONSUMER, SIGNALS_TOPIC
+from pytest_soak_evidence.atomic import write_json_atomic
 
 log = logging.getLogger("orchestrator.report.finalize")
 

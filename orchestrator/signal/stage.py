@@ -14,14 +14,14 @@ import json
 import time
 from pathlib import Path
 
-from pytest_soak_evidence.atomic import replace_with_retry, write_bytes_atomic, write_json_atomic
-from pytest_soak_evidence.sinks import sinks_dir
 from orchestrator.handoff import HandoffReader, HandoffWriter
 from orchestrator.signal.config import SignalConfig
 from orchestrator.signal.engine import SignalEngine
 from orchestrator.sinks import Sink, SinkUnavailable, open_sink, sink_settings
 from orchestrator.sinks.base import encode_row
 from orchestrator.stage import Stage
+from pytest_soak_evidence.atomic import replace_with_retry, write_bytes_atomic, write_json_atomic
+from pytest_soak_evidence.sinks import sinks_dir
 
 CONSUMER = "signal"
 CHECKPOINT_NAME = "signal_checkpoint.json"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pytest_soak_evidence.sinks import JSONL_NAME, SQLITE_NAME
 from orchestrator.config import defaults
 from orchestrator.sinks.base import Sink, SinkUnavailable
 from orchestrator.sinks.dual import DualSink
 from orchestrator.sinks.jsonl import JsonlSink
 from orchestrator.sinks.sqlite import SqliteSink
+from pytest_soak_evidence.sinks import JSONL_NAME, SQLITE_NAME
 
 SINK_KINDS = ("jsonl", "sqlite", "dual")
 

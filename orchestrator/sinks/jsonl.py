@@ -1,9 +1,9 @@
 """JSONL sink: one signal row per line, appended in one write per batch, fsynced per batch.
 
-At open the file is read once (pytest_soak_evidence.sinks reader) to rebuild the set of row_ids it holds;
-a torn tail left by a SIGKILLed writer (bytes after the last newline) is counted and cut off,
-so the next append starts on a fresh line. Rows in it were never committed (the offset
-they came from was not), so the signal stage derives them again.
+At open the file is read once (pytest_soak_evidence.sinks reader) to rebuild the set of
+row_ids it holds; a torn tail left by a SIGKILLed writer (bytes after the last newline) is
+counted and cut off, so the next append starts on a fresh line. Rows in it were never
+committed (the offset they came from was not), so the signal stage derives them again.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_soak_evidence.sinks import read_jsonl_signals
 from orchestrator.sinks.base import Sink, encode_row
+from pytest_soak_evidence.sinks import read_jsonl_signals
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from operator import itemgetter
 from pathlib import Path
 
-from pytest_soak_evidence.sinks import SQLITE_TABLE
 from orchestrator.sinks.base import SIGNAL_FIELDS, Sink, SinkUnavailable
+from pytest_soak_evidence.sinks import SQLITE_TABLE
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pytest_soak_evidence.orders import TERMINAL_EVENTS, client_order_id, eligible
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.evidence_loader import OBSERVATIONS, SOURCE_MANIFEST, RunEvidence
 from pytest_soak.verdict import ItemResult, failed, passed, unknown
+from pytest_soak_evidence.orders import TERMINAL_EVENTS, client_order_id, eligible
 
 NAME = "terminal decisions"
 READY = "outbox/ready/"

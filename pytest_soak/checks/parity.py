@@ -1,8 +1,8 @@
 """D5 dual-sink parity: JSONL vs SQLite over the same window, total/confirm/strong_ratio
 differ < 0.5 %, and parity_diff.json (with its window alignment) says what the sinks say.
 
-The harness recomputes parity from the sinks themselves (pytest_soak_evidence.parity, the same code the
-pipeline's parity tool runs), never trusting parity_diff.json's figures, and reconciles by
+The harness recomputes parity from the sinks themselves (pytest_soak_evidence.parity, the same
+code the pipeline's parity tool runs), never trusting parity_diff.json's figures, and reconciles by
 element: lost = row_ids in JSONL but not SQLite, unexpected = the reverse; both must be empty.
 An empty common window is unknown.
 """

@@ -2,9 +2,9 @@
 
 `kill_stage.py` defines `KIND`, the `FaultKind` named "kill_stage" (see `base` for what a
 kind holds). Adding a kind is adding one module here (plus, for a feed fault, its handler in
-pytest_soak/replay_feed/faults/) and its test; the schedule parser, the runner, the checks (through the
-recorded expects/tolerates), the observations schema and the docs table all follow from it
-(tests/soak_runtime/test_fault_kinds.py holds them to it).
+pytest_soak/replay_feed/faults/) and its test; the schedule parser, the runner, the checks
+(through the recorded expects/tolerates), the observations schema and the docs table all
+follow from it (tests/soak_runtime/test_fault_kinds.py holds them to it).
 """
 
 from __future__ import annotations

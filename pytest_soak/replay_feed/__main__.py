@@ -1,4 +1,4 @@
-"""`python -m pytest_soak.replay_feed`: serve a recording (or the seeded generator) as a fake exchange.
+"""`python -m pytest_soak.replay_feed`: serve a recording (or the seeded generator) as an exchange.
 
 Prints one JSON line with the URLs it serves, then runs until SIGTERM/SIGINT or until the
 file given with --stop-file appears. `--write FILE` writes a generated recording and exits.
@@ -22,7 +22,8 @@ DEFAULTS = {name: p.default for name, p in inspect.signature(ReplayFeed).paramet
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m pytest_soak.replay_feed", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m pytest_soak.replay_feed",
+                                description=__doc__.split("\n")[0])
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--recording", type=Path, help="a recording (.jsonl or .jsonl.gz)")
     src.add_argument("--generate", type=int, metavar="SEED", help="synthesize from the generator")

@@ -13,7 +13,13 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from pytest_soak.replay_feed.market import REGIMES, WINDOW_MS, MarketState, SymbolSpec, default_specs
+from pytest_soak.replay_feed.market import (
+    REGIMES,
+    WINDOW_MS,
+    MarketState,
+    SymbolSpec,
+    default_specs,
+)
 from pytest_soak.replay_feed.recording import Record, write_recording
 
 EPOCH_MS = 1_767_225_600_000          # 2026-01-01T00:00:00Z: generated time starts here

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_soak_evidence.outbox import scan_ready
 from orchestrator.broker.core import Broker, client_order_id
 from orchestrator.broker.executor import PaperExecutor
 from orchestrator.broker.retry import RetryPolicy
+from pytest_soak_evidence.outbox import scan_ready
 from tests.broker.broker_signals import BASE_TS_MS, make_signal, settings
 from tests.outbox.contract_events import make_outbox
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from pytest_soak_evidence.schemas import violations
 from orchestrator.broker.config import broker_section, outbox_section
 from orchestrator.broker.core import BrokerSettings
+from pytest_soak_evidence.schemas import violations
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_soak_evidence.outbox import scan_ready
-from pytest_soak_evidence.schemas import validate
 from orchestrator.broker.core import client_order_id
 from orchestrator.handoff import HandoffWriter
+from pytest_soak_evidence.outbox import scan_ready
+from pytest_soak_evidence.schemas import validate
 from tests.broker.broker_signals import BASE_TS_MS, make_signal
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,6 @@ import time
 
 import pytest
 
-from pytest_soak_evidence.schemas import violations
 from orchestrator.handoff import HandoffWriter
 from orchestrator.harvest.budget import BURST_S, WriteBudget
 from orchestrator.harvest.harvester import Harvester
@@ -25,6 +24,7 @@ from orchestrator.harvest.settings import HarvestSettings
 from orchestrator.harvest.stage import harvester_metrics
 from pytest_soak.replay_feed import ReplayFeed
 from pytest_soak.replay_feed.generator import MarketGenerator
+from pytest_soak_evidence.schemas import violations
 from tests.harvest.conftest import wait_for
 from tests.harvest.test_stage import write_config
 

@@ -10,8 +10,8 @@ import time
 import pytest
 import yaml
 
-from pytest_soak_evidence.schemas import violations
 from pytest_soak.replay_feed import ReplayFeed
+from pytest_soak_evidence.schemas import violations
 from tests.harvest.conftest import wait_for
 
 

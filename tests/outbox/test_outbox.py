@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_soak_evidence.outbox import scan_ready
 from orchestrator.outbox import MINUTE_MS, OutboxError
+from pytest_soak_evidence.outbox import scan_ready
 from tests.outbox.contract_events import BASE_TS_MS, make_event, make_outbox, seq_of
 
 

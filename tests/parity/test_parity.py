@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.sinks import JsonlSink, SqliteSink, jsonl_settings, sqlite_settings
 from pytest_soak_evidence.parity import compute_parity, diff_pct, write_parity
 from pytest_soak_evidence.schemas import load_validated
-from orchestrator.sinks import JsonlSink, SqliteSink, jsonl_settings, sqlite_settings
 from tests.sinks.signal_rows import T0, make_row
 
 MINUTE = 60_000

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_soak_evidence.schemas import violations
 from orchestrator.config import section
 from orchestrator.report.aggregates import MINUTE_MS, MinuteAggregate, MinuteAggregator
 from orchestrator.report.alerts import AlertEngine
+from pytest_soak_evidence.schemas import violations
 
 T0 = 1_700_000_040_000 - 1_700_000_040_000 % MINUTE_MS
 

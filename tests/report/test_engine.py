@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from pytest_soak_evidence.schemas import violations
 from orchestrator.report.daily import build_report, harvester_slo
 from orchestrator.report.engine import ReportEngine
+from pytest_soak_evidence.schemas import violations
 from tests.report.helpers import SYMBOLS, minute_signals
 
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from pytest_soak_evidence.schemas import violations
 from orchestrator.report.engine import ReportEngine
+from pytest_soak_evidence.schemas import violations
 from tests.report.helpers import SYMBOLS, T0, expected_minute, minute_signals
 
 pytestmark = pytest.mark.services

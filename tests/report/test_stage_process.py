@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_soak_evidence.schemas import load_validated, violations
 from orchestrator.handoff import HandoffWriter
+from pytest_soak_evidence.schemas import load_validated, violations
 from tests.report.helpers import T0, minute_signals
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]

@@ -11,12 +11,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pytest_soak_evidence.schemas import validate
-from pytest_soak_evidence.sinks import read_jsonl_signals, read_sqlite_signals
 from orchestrator.handoff import HandoffReader, HandoffWriter
 from orchestrator.signal.config import SignalConfig
 from orchestrator.signal.engine import SignalEngine
 from pytest_soak.replay_feed.generator import MarketGenerator
+from pytest_soak_evidence.schemas import validate
+from pytest_soak_evidence.sinks import read_jsonl_signals, read_sqlite_signals
 from tests.orchestrator.orch_support import read_json
 
 REPO = Path(__file__).resolve().parents[2]

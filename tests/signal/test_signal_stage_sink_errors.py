@@ -4,10 +4,10 @@ not commit the market offset past it, and delivers it once the lock is gone."""
 import logging
 import sqlite3
 
-from pytest_soak_evidence.sinks import read_jsonl_signals, read_sqlite_signals
 from orchestrator.handoff import HandoffWriter
 from orchestrator.signal.stage import SignalStage
 from orchestrator.stage import StageContext
+from pytest_soak_evidence.sinks import read_jsonl_signals, read_sqlite_signals
 from tests.signal.market_events import steady_market
 
 CONFIG = {"signal": {"checkpoint_interval_ms": 0},

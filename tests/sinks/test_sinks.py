@@ -5,7 +5,6 @@ import threading
 
 import pytest
 
-from pytest_soak_evidence.sinks import read_jsonl_signals, read_sqlite_signals
 from orchestrator.sinks import (
     DualSink,
     JsonlSink,
@@ -15,6 +14,7 @@ from orchestrator.sinks import (
     open_sink,
     sqlite_settings,
 )
+from pytest_soak_evidence.sinks import read_jsonl_signals, read_sqlite_signals
 from tests.sinks.signal_rows import make_row, make_rows
 
 

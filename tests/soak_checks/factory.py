@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pytest_soak.fault_kinds import KINDS
 from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak_evidence.parity import write_parity
-from pytest_soak.fault_kinds import KINDS
 
 MINUTES = 12
 SPEED = 30.0

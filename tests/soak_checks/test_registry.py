@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_soak_evidence.schemas import violations
 from pytest_soak import generated
 from pytest_soak.checks import CHECKS, ITEM_IDS, ITEMS, REGISTRY, Thresholds, judge, run_check
 from pytest_soak.dod import schema
 from pytest_soak.dod.spec import DodItem, DodSpecError, SubCheck
 from pytest_soak.evidence_loader import RunEvidence
 from pytest_soak.verdict import ItemResult, build_dod, combine, failed, passed, unknown
+from pytest_soak_evidence.schemas import violations
 
 from .factory import good_run
 

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from pytest_soak_evidence.schemas import SchemaViolation
 from pytest_soak.checks import ITEM_IDS as DOD_ITEMS
 from pytest_soak.checks.leaks import leak_figures, theil_sen_slope
 from pytest_soak.verdict import (
@@ -19,6 +18,7 @@ from pytest_soak.verdict import (
     unknown,
     write_dod,
 )
+from pytest_soak_evidence.schemas import SchemaViolation
 
 
 def all_pass() -> dict:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pytest_soak_evidence.schemas import SCHEMA_DIR
 from pytest_soak.fault_kinds import KINDS, FeedFault, docs_table, vocabulary
 from pytest_soak.replay_feed.faults import HANDLERS
+from pytest_soak_evidence.schemas import SCHEMA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 

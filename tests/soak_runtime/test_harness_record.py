@@ -14,10 +14,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak import harness_record as hr
 from pytest_soak.procs import wait_for
 from pytest_soak.resources import start_s
+from pytest_soak_evidence.atomic import write_json_atomic
 
 REPO = Path(__file__).resolve().parents[2]
 SLEEP = "import time; time.sleep(120)"

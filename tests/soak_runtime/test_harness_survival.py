@@ -17,10 +17,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pytest_soak_evidence.atomic import write_json_atomic
-from pytest_soak_evidence.schemas import violations
 from pytest_soak import harness_record as hr
 from pytest_soak.procs import find_tagged, wait_for
+from pytest_soak_evidence.atomic import write_json_atomic
+from pytest_soak_evidence.schemas import violations
 from tests.soak_runtime.soak_helpers import MINI_SPEC
 from tests.soak_runtime.test_harness_record import end, record_for, sleeper, started
 

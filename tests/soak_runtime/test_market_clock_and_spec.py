@@ -9,10 +9,10 @@ import pytest
 from pytest_soak.market_clock import MarketClock
 from pytest_soak.pipeline_spec import load_pipeline_spec, render_tree
 from pytest_soak.settings import SoakUsageError
+from pytest_soak.sidecars import FeedSidecar
 from pytest_soak_evidence.carried import CHECKOUT_ROOT
 
 REFERENCE = CHECKOUT_ROOT / "fixtures" / "soak" / "reference_pipeline.yaml"
-from pytest_soak.sidecars import FeedSidecar
 
 
 @pytest.fixture

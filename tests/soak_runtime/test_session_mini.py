@@ -13,10 +13,10 @@ import time
 import psutil
 import pytest
 
-from pytest_soak_evidence.schemas import violations
 from pytest_soak.procs import RUN_MARKER, find_tagged
 from pytest_soak.session import SoakSession
 from pytest_soak.termination import Terminated, sigterm_as_interrupt
+from pytest_soak_evidence.schemas import violations
 from tests.soak_runtime.soak_helpers import MINI_SPEC, mini_settings
 
 KILL_BETA = """

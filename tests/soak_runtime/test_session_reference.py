@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_soak_evidence.schemas import violations
 from pytest_soak.procs import find_tagged
 from pytest_soak.session import SoakSession
 from pytest_soak.settings import SoakSettings
+from pytest_soak_evidence.schemas import violations
 
 
 @pytest.mark.slow
