@@ -21,23 +21,28 @@ def child_env(**overrides: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), **overrides}
 
 
+def run_command(argv: list[str], cwd: Path = REPO, env: dict[str, str] | None = None,
+                timeout: float = 120) -> subprocess.CompletedProcess:
+    """ARGV to its end; on a timeout its whole process tree is killed (a wrapper runs pytest as
+    a grandchild, which killing the child alone would leave running)."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=env or child_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            child.kill()
+        proc.kill()
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 @pytest.fixture
 def run_python() -> Callable[..., subprocess.CompletedProcess]:
-    """`python ARGS` to its end; on a timeout its whole process tree is killed (a wrapper runs
-    pytest as a grandchild, which killing the child alone would leave running)."""
-    def run(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:
-        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env or child_env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            for child in psutil.Process(proc.pid).children(recursive=True):
-                child.kill()
-            proc.kill()
-            proc.communicate()
-            raise
-        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    """`python ARGS` (this interpreter), as run_command."""
+    def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+        return run_command([sys.executable, *args], **kwargs)
     return run
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scripts import setup
-from tests.cli.conftest import REPO, child_env
+from tests.cli.conftest import REPO, child_env, run_command
 
 needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="no bash (Windows)")
 
@@ -118,12 +118,10 @@ def test_python_m_scripts_test_passes_its_arguments_and_writes_junit(run_python,
 
 
 @needs_bash
-def test_the_bash_wrapper_fails_a_run_that_collects_nothing(run_python,
-                                                            checkout_copy: Path) -> None:
-    done = run_python("-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))",
-                      "bash", "scripts/test", "-q", "-p", "no:cacheprovider", "-k", "no_such",
-                      "tests/cli/test_dev_scripts.py", cwd=checkout_copy,
-                      env=copy_env(checkout_copy))
+def test_the_bash_wrapper_fails_a_run_that_collects_nothing(checkout_copy: Path) -> None:
+    done = run_command(["bash", "scripts/test", "-q", "-p", "no:cacheprovider", "-k", "no_such",
+                        "tests/cli/test_dev_scripts.py"], cwd=checkout_copy,
+                       env=copy_env(checkout_copy))
     assert done.returncode == 5, done.stdout + done.stderr
     assert "scripts/test: no tests were collected: failing" in done.stderr
 
@@ -131,10 +129,9 @@ def test_the_bash_wrapper_fails_a_run_that_collects_nothing(run_python,
 @needs_bash
 @pytest.mark.parametrize("wrapper, usage", [("soak", "usage: pytest-soak soak"),
                                             ("report", "usage: pytest-soak report")])
-def test_the_bash_wrappers_reach_the_plugins_commands(run_python, checkout_copy: Path,
-                                                      wrapper: str, usage: str) -> None:
-    done = run_python("-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))",
-                      "bash", f"scripts/{wrapper}", "--help", cwd=checkout_copy,
-                      env=copy_env(checkout_copy))
+def test_the_bash_wrappers_reach_the_plugins_commands(checkout_copy: Path, wrapper: str,
+                                                      usage: str) -> None:
+    done = run_command(["bash", f"scripts/{wrapper}", "--help"], cwd=checkout_copy,
+                       env=copy_env(checkout_copy))
     assert done.returncode == 0, done.stdout + done.stderr
     assert usage in done.stdout
