@@ -29,7 +29,8 @@ WINDOWS_SOURCES = {
     "prometheus": "promtool.exe from https://prometheus.io/download/ (the prometheus archive)",
 }
 # everything `pip install -e .[dev]` provides; prints where pytest_soak is imported from
-PROBE = ("import pathlib, pytest_soak_evidence, pytest_soak, prometheus_client, influxdb, ruff; "
+PROBE = ("import pathlib, pytest_soak_evidence, pytest_soak, prometheus_client, influxdb, ruff, "
+         "build, wheel; "
          "print(pathlib.Path(pytest_soak.__file__).resolve().parent.parent)")
 
 

@@ -99,6 +99,9 @@ def test_an_unrelated_suite_is_untouched_by_the_installed_plugin(venv: Path,
                  env=_clean_env())
     assert "site-packages" in where.stdout and str(REPO) not in where.stdout
     assert sorted(p.name for p in project.iterdir()) == ["test_unrelated.py"]
+    script = venv.parent / ("pytest-soak.exe" if os.name == "nt" else "pytest-soak")
+    cli = _run([script, "--help"], project, env=_clean_env())
+    assert cli.returncode == 0 and "judge" in cli.stdout, cli.stdout + cli.stderr
 
 
 def test_the_installed_plugin_judges_a_recorded_run_folder(venv: Path, tmp_path: Path,
