@@ -52,12 +52,16 @@ import yaml
 from pytest_soak.contract import Contract, parse_contract
 from pytest_soak.resources import DEFAULT_STAGE_REGEX
 from pytest_soak.settings import NO_PIPELINE, SoakUsageError
+from pytest_soak_evidence.schemas import validator, violations
 
 SCALED = re.compile(r"\{speed\*(\d+(?:\.\d+)?)\}")
 PER_SPEED = re.compile(r"\{(\d+(?:\.\d+)?)/speed\}")
-KNOWN = {"name", "description", "level", "claims", "shutdown_order", "command", "cwd",
-         "base_config", "config_overlay", "env", "stages", "stage_regex", "health",
-         "self_stop_margin_min", "progress", "alerts_from", "evidence"}
+SPEC_SCHEMA = "pipeline_spec"    # schemas/pipeline_spec.schema.json: the shipped format
+
+
+def known_keys() -> set[str]:
+    """The spec's keys: the shipped format's (read when a spec is, not at import)."""
+    return set(validator(SPEC_SCHEMA).schema["properties"])
 
 
 @dataclass
@@ -167,12 +171,15 @@ def load_pipeline_spec(path: Path | None) -> PipelineSpec:
         raise SoakUsageError(f"--soak-config {path}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise SoakUsageError(f"--soak-config {path}: must be a mapping")
-    unknown = set(doc) - KNOWN
+    unknown = set(doc) - known_keys()
     if unknown:
         raise SoakUsageError(f"--soak-config {path}: unknown key(s) {sorted(unknown)}")
     for key in ("command", "stages"):
         if not isinstance(doc.get(key), list) or not doc[key]:
             raise SoakUsageError(f"--soak-config {path}: '{key}' must be a non-empty list")
+    bad = violations(doc, SPEC_SCHEMA)
+    if bad:
+        raise SoakUsageError(f"--soak-config {path}: " + "; ".join(bad[:3]))
     base = doc.get("base_config")
     here = Path(path).resolve().parent
     health = dict(doc.get("health") or {})

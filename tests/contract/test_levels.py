@@ -52,6 +52,8 @@ def test_a_level_1_spec_loads_with_its_claims_and_stop_order(tmp_path) -> None:
                        r"health.discovery_file"),
     ({"shutdown_order": ["b", "zzz"]}, r"shutdown_order must list stages of 'stages'"),
     ({"claim": ["D1"]}, r"unknown key\(s\) \['claim'\]"),
+    ({"self_stop_margin_min": "two"}, r"\$\.self_stop_margin_min: 'two' is not of type"),
+    ({"health": {"discovery": "h.json"}}, r"\$\.health: Additional properties"),
 ])
 def test_a_bad_contract_is_a_usage_error_naming_the_key(tmp_path, changes, message) -> None:
     with pytest.raises(SoakUsageError, match=message):
@@ -144,3 +146,12 @@ def test_at_level_1_health_joins_and_a_claimed_failure_still_fails(good_run_dir,
     assert judgement.results["D9"].status == "fail"
     assert (judgement.dod["verdict"], judgement.dod["failure_kind"]) == ("fail", "pipeline")
     assert [r.item for r in judgement.failing] == ["D1", "D9"]   # alive at the stop, too
+
+
+def test_every_spec_in_the_repository_is_in_the_shipped_format() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    specs = [p for p in repo.rglob("*.yaml") if "command:" in p.read_text(encoding="utf-8")
+             and "stages:" in p.read_text(encoding="utf-8") and "artifacts" not in p.parts]
+    assert len(specs) >= 2
+    for path in specs:
+        load_pipeline_spec(path)
