@@ -47,8 +47,11 @@ class StageIO:
         self.counters[key] = self.counters.get(key, 0) + by
 
     def emit(self, obj: dict[str, Any]) -> None:
-        self._out.write(wire.encode(obj))
-        self._out.flush()
+        try:
+            self._out.write(wire.encode(obj))
+            self._out.flush()
+        except (BrokenPipeError, ValueError):    # the supervisor is gone: stop, quietly
+            self.stopping.set()
 
     def heartbeat(self) -> None:
         self.emit({"t": "hb", "ready": self.ready, "counters": self.counters,

@@ -130,3 +130,12 @@ def test_malformed_feed_frames_are_counted_logged_once_and_survived(start_pipeli
     # one line per kind of problem: not JSON (non_json, binary), a bad aggTrade (the others)
     assert len(warned) == 2, warned
     assert all("Sample: " in line for line in warned)
+
+
+def test_a_killed_supervisor_leaves_no_stage_behind(start_pipeline) -> None:
+    pipeline = start_pipeline()
+    stages = [p[0] for p in pipeline.stage_processes().values()]
+    psutil.Process(pipeline.proc.pid).kill()           # no ordered stop: stdin EOF instead
+    pipeline.proc.wait(10)
+    _gone, alive = psutil.wait_procs(stages, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
