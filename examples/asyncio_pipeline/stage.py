@@ -64,12 +64,21 @@ class StageIO:
             await asyncio.sleep(wire.HEARTBEAT_S)
 
     def start_reading(self, loop: asyncio.AbstractEventLoop) -> None:
-        """stdin on a thread: asyncio cannot read an inherited pipe on Windows."""
+        """stdin on a thread: asyncio cannot read an inherited pipe on Windows. The thread
+        reads the raw fd (os.read), never sys.stdin: a daemon thread blocked inside a
+        buffered reader at interpreter exit holds its lock, and the exit then aborts (a stage
+        stopping between the stop line and the pipe's EOF died of SIGABRT that way)."""
         def pump() -> None:
-            for line in sys.stdin.buffer:
-                self._room.acquire()
-                loop.call_soon_threadsafe(self._lines.put_nowait, line)
-            loop.call_soon_threadsafe(self._lines.put_nowait, None)
+            fd, rest = sys.stdin.fileno(), b""
+            try:
+                while chunk := os.read(fd, 65536):
+                    *lines, rest = (rest + chunk).split(b"\n")
+                    for line in lines:
+                        self._room.acquire()
+                        loop.call_soon_threadsafe(self._lines.put_nowait, line + b"\n")
+                loop.call_soon_threadsafe(self._lines.put_nowait, None)   # EOF
+            except RuntimeError:           # the loop closed first: the stage is exiting
+                pass
         threading.Thread(target=pump, name="stdin", daemon=True).start()
 
     async def messages(self) -> AsyncIterator[dict[str, Any]]:

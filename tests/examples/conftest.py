@@ -25,6 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "asyncio_pipeline"
 SPEC = EXAMPLE / "soak.yaml"
 STAGES = ("ingest", "compute", "publish")
+# the soaks' length: D8's leak fit needs 5 market minutes of warm-up and 5 of steady state of
+# one process per stage; ingest, killed at minute 2.5, has that by minute 13 (28 wall s at 30x)
+SOAK_MINUTES = 14
 
 
 def stage_regex() -> re.Pattern:

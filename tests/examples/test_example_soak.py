@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.examples.conftest import EXAMPLE, REPO
+from tests.examples.conftest import EXAMPLE, REPO, SOAK_MINUTES
 
 pytestmark = pytest.mark.slow
 
@@ -34,11 +34,11 @@ class Soak:
 
 
 def soak(spec: str, where: Path) -> Soak:
-    """One 4 market-minute soak (8 wall s at 30x) of a spec of examples/asyncio_pipeline/."""
+    """One soak of a spec of examples/asyncio_pipeline/ with its kill schedule."""
     runs = where / "runs"
     argv = [sys.executable, "-m", "pytest", "suites/soak", "-p", "no:cacheprovider", "-ra",
             "--soak-config", str(EXAMPLE / spec),
-            "--soak-schedule", str(EXAMPLE / "kills.yaml"), "--soak-minutes", "4",
+            "--soak-schedule", str(EXAMPLE / "kills.yaml"), "--soak-minutes", str(SOAK_MINUTES),
             "--soak-timeseries", "none",          # the pipeline exports to no store
             "--soak-run-dir", str(runs), "--soak-keep"]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=600,
