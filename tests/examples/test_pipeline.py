@@ -93,6 +93,9 @@ def test_sigint_stops_downstream_first_and_exits_0(start_pipeline) -> None:
                    for p in pids.values())
     written = summary["stages"]["publish"]["counters"]["bars_written"]
     assert written == len(bars(pipeline)) > 0        # every line whole, nothing after close
+    files = sorted(str(p.relative_to(pipeline.run_dir)) for p in pipeline.run_dir.rglob("*")
+                   if p.is_file())
+    assert files == ["example_pipeline.json", "out/bars.jsonl", "supervisor_summary.json"]
 
 
 def test_restart_never_leaves_a_killed_stage_dead(start_pipeline) -> None:
@@ -139,3 +142,34 @@ def test_a_killed_supervisor_leaves_no_stage_behind(start_pipeline) -> None:
     pipeline.proc.wait(10)
     _gone, alive = psutil.wait_procs(stages, timeout=10)
     assert not alive, [p.cmdline() for p in alive]
+
+
+def test_quick_deaths_back_off_doubling(start_pipeline) -> None:
+    pipeline = start_pipeline()
+    gaps = []
+    for n in range(1, 4):
+        old = pipeline.health()["stages"]["compute"]["pid"]
+        killed = time.monotonic()
+        psutil.Process(old).kill()
+        pipeline.wait_health(lambda d, old=old: d["stages"]["compute"]["pid"] not in (None, old),
+                             timeout_s=10, what=f"a new compute pid ({n})")
+        gaps.append(time.monotonic() - killed)            # kill -> new pid in /health
+        pipeline.wait_health(all_healthy, timeout_s=10, what=f"healthy after restart {n}")
+    assert pipeline.health()["stages"]["compute"]["restart_count"] == 3
+    # 0.2, 0.4, 0.8 s (each life was shorter than the 10 s that resets the delay)
+    for gap, delay in zip(gaps, (0.2, 0.4, 0.8), strict=True):
+        assert delay <= gap < delay + 1.0, gaps
+
+
+def test_a_dropped_feed_connection_is_reopened_by_the_same_ingest(start_pipeline,
+                                                                  feed) -> None:
+    pipeline = start_pipeline()
+    ingest = pipeline.health()["stages"]["ingest"]["pid"]
+    feed.control("drop", mode="abort")
+    pipeline.wait_health(lambda d: not d["stages"]["ingest"]["ready"], timeout_s=5,
+                         what="ingest not ready after the drop")
+    doc = pipeline.wait_health(all_healthy, timeout_s=10, what="ingest connected again")
+    assert doc["stages"]["ingest"]["pid"] == ingest
+    assert doc["stages"]["ingest"]["restart_count"] == 0
+    count = len(bars(pipeline))
+    wait_bars(pipeline, count)
