@@ -12,9 +12,12 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_soak_evidence.schemas import SCHEMA_DIR, violations
+
+if TYPE_CHECKING:
+    from pytest_soak.contract import Contract
 
 # evidence file (run-dir relative) -> schema kind
 JSON_EVIDENCE = {
@@ -172,6 +175,16 @@ class RunEvidence:
     def source_manifest(self) -> dict | None:
         state = self.files[SOURCE_MANIFEST]
         return state.doc if isinstance(state.doc, dict) else None
+
+    @property
+    def contract(self) -> Contract:
+        """The contract the run was soaked under (harness_observations.json `contract`)."""
+        from pytest_soak.contract import Contract  # it reads the registry, which reads us
+        return Contract.from_json((self.observations or {}).get("contract"))
+
+    @property
+    def level(self) -> int:
+        return self.contract.level
 
     @property
     def run_id(self) -> str:

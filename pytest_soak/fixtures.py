@@ -6,6 +6,8 @@
   (`.run_dir`, `.observations`, `.interrupted`, `.settings`); in judge-only mode
   (`--soak-from-run DIR`) it starts nothing and returns the existing run.
 - `soak_schedule` (session): the parsed fault schedule (seeded).
+- `soak_judgement` (session, one per run): the run judged once, dod.json written; each D-test
+  of `pytest_soak.suite` asserts its own item from it.
 """
 
 from __future__ import annotations
@@ -57,3 +59,24 @@ def soak_run(pytestconfig: pytest.Config, soak_settings: SoakSettings, soak_sink
             result = session.run()
     plugin.results.append(result)
     return result
+
+
+@pytest.fixture(scope="session")
+def soak_judgement(soak_run: SoakResult, soak_settings: SoakSettings,
+                   pytestconfig: pytest.Config):  # noqa: ANN201 - a Judgement
+    from pytest_soak.allure_support import write_environment
+    from pytest_soak.checks.judgement import judge_run
+    alluredir = pytestconfig.getoption("allure_report_dir", None)
+    # plots are drawn for the Allure report only: matplotlib costs seconds a CI gate can keep
+    judgement = judge_run(soak_run.run_dir, soak_settings, interrupted=soak_run.interrupted,
+                          draw=bool(alluredir))
+    _plugin(pytestconfig).judgements.append(judgement)
+    obs = judgement.run.observations or {}
+    write_environment(alluredir, {
+        "run_id": judgement.run.run_id, "run_dir": judgement.run.run_dir,
+        "mode": obs.get("mode"), "minutes": obs.get("minutes"), "speed": obs.get("speed"),
+        "sink": obs.get("sink"), "seed": obs.get("seed"),
+        "schedule": obs.get("schedule_file"), "timeseries": (obs.get("store") or {}).get("type"),
+        "level": (obs.get("contract") or {}).get("level"),
+        "verdict": judgement.dod["verdict"]})
+    return judgement

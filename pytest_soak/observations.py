@@ -30,6 +30,7 @@ def build_observations(session: Any) -> dict[str, Any]:
         "schema_version": 1, "run_id": session.run_id, "mode": s.mode, "speed": s.speed,
         "minutes": s.minutes, "sink": session.sink, "seed": session.schedule.seed,
         "schedule_file": session.schedule.source, "report_tz": s.report_tz,
+        "contract": session.spec.contract.to_json(),
         "interrupted": session.interrupted,
         "interrupt_reason": session.interrupt_reason,
         "harness": {"pid": os.getpid(), "max_rss_mb": _own_rss_mb(),

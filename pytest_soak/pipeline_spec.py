@@ -5,6 +5,10 @@ another team's pipeline honouring the contract (docs/soak.md) is soaked by point
 --soak-config at its own YAML. Keys:
 
     name: text
+    level: 0 | 1 | 2                # the contract level it provides (pytest_soak/contract.py)
+    claims: [D1, D2, ...] | all     # the DoD items it claims (needed with `level`); the rest
+                                    # are not_claimed. Without `level`: level 2, claims all
+    shutdown_order: [stages]        # the stop order D10 expects (default: the thresholds')
     command: [argv template]        # placeholders below, e.g. "{python}", "{config}"
     cwd: PATH                       # the command's working folder, relative to this file
                                     # (default: this file's folder)
@@ -45,13 +49,15 @@ from typing import Any
 
 import yaml
 
+from pytest_soak.contract import Contract, parse_contract
 from pytest_soak.resources import DEFAULT_STAGE_REGEX
 from pytest_soak.settings import NO_PIPELINE, SoakUsageError
 
 SCALED = re.compile(r"\{speed\*(\d+(?:\.\d+)?)\}")
 PER_SPEED = re.compile(r"\{(\d+(?:\.\d+)?)/speed\}")
-KNOWN = {"name", "description", "command", "cwd", "base_config", "config_overlay", "env", "stages",
-         "stage_regex", "health", "self_stop_margin_min", "progress", "alerts_from", "evidence"}
+KNOWN = {"name", "description", "level", "claims", "shutdown_order", "command", "cwd",
+         "base_config", "config_overlay", "env", "stages", "stage_regex", "health",
+         "self_stop_margin_min", "progress", "alerts_from", "evidence"}
 
 
 @dataclass
@@ -70,6 +76,7 @@ class PipelineSpec:
     progress: dict[str, str] = field(default_factory=dict)
     alerts_from: str | None = "run_manifest.json"
     evidence: dict[str, Any] = field(default_factory=dict)
+    contract: Contract = field(default_factory=Contract)
 
     @property
     def spec_dir(self) -> Path:
@@ -168,6 +175,9 @@ def load_pipeline_spec(path: Path | None) -> PipelineSpec:
             raise SoakUsageError(f"--soak-config {path}: '{key}' must be a non-empty list")
     base = doc.get("base_config")
     here = Path(path).resolve().parent
+    health = dict(doc.get("health") or {})
+    contract = parse_contract(doc, path, has_health=bool(health.get("url")
+                                                         or health.get("discovery_file")))
     return PipelineSpec(
         name=str(doc.get("name") or Path(path).stem), command=[str(c) for c in doc["command"]],
         stages=[str(s) for s in doc["stages"]], source=Path(path),
@@ -176,7 +186,7 @@ def load_pipeline_spec(path: Path | None) -> PipelineSpec:
         config_overlay=dict(doc.get("config_overlay") or {}),
         env={str(k): str(v) for k, v in (doc.get("env") or {}).items()},
         stage_regex=str(doc.get("stage_regex") or _field_default("stage_regex")),
-        health=dict(doc.get("health") or {}),
+        health=health, contract=contract,
         self_stop_margin_min=float(doc.get("self_stop_margin_min",
                                            _field_default("self_stop_margin_min"))),
         progress=dict(doc.get("progress") or {}),

@@ -4,7 +4,8 @@ This module is the thin pytest layer: the `soak` option group (every option has 
 pyproject twin, see settings.OPTIONS), the markers, the report header with the fault-schedule
 seed, and the hooks. The session's state lives on one `SoakPlugin` object registered under the
 name "soak-session" (`-p no:soak` disables everything). The work lives in the sibling modules:
-settings, session, sidecars, faults, observer, history, progress, fixtures.
+settings, session, sidecars, faults, observer, history, progress, fixtures; the D-tests
+themselves are `pytest_soak.suite` (this checkout's suites/soak imports them).
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ import pytest
 
 from pytest_soak import fixtures as soak_fixtures
 from pytest_soak import harness_record
+from pytest_soak.contract import check_schedule
 from pytest_soak.faults import load_schedule
+from pytest_soak.pipeline_spec import load_pipeline_spec
 from pytest_soak.retention import prune_passed_runs
 from pytest_soak.settings import OPTIONS, SoakSettings, SoakUsageError, parse_bool, remember_seed
 
 PLUGIN_NAME = "soak-session"
 MARKERS = {
+    "soak": "a test that needs a soak run (it asks for a soak fixture, or is marked so)",
     "live": "LIVE soak: 1x pacing, wall-clock freshness, 60 minutes by default (only with -m live)",
     "replay": "REPLAY soak: time-compressed market time (the CI gate)",
     "fault": "a test about an injected fault",
 }
+# a test that asks for one of these (directly or through another fixture) requests a soak
+SOAK_FIXTURES = ("soak_settings", "soak_schedule", "soak_sink", "soak_run", "soak_judgement")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,34 +64,72 @@ def _raw_values(config: pytest.Config) -> dict[str, object]:
     return values
 
 
+def _asked_on_command_line(config: pytest.Config) -> bool:
+    """A soak option on the command line requests a soak (an ini value alone does not: a
+    project may name its pipeline once and still run its other tests without a soak)."""
+    return any(config.getoption(o.name, None) is not None for o in OPTIONS) or bool(
+        config.getoption("soak_from_run", None))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    worker = getattr(config, "workerinput", {}).get("workerid")
-    try:
-        settings = SoakSettings.from_values(_raw_values(config), root=config.rootpath,
-                                            live_selected=_live_selected(config), worker_id=worker)
-        schedule = load_schedule(settings.schedule, seed=settings.seed)
-    except SoakUsageError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    settings.seed = schedule.seed
-    if worker is None:
-        remember_seed(settings.run_dir, schedule.seed)
-    config.pluginmanager.register(SoakPlugin(config, settings), PLUGIN_NAME)
+    plugin = SoakPlugin(config)
+    config.pluginmanager.register(plugin, PLUGIN_NAME)
+    if _asked_on_command_line(config):
+        _ = plugin.settings     # bad options stop the session before anything runs
+
+
+def wants_soak(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return any(f in names for f in SOAK_FIXTURES) or any(
+        item.get_closest_marker(m) is not None for m in ("soak", "live"))
 
 
 class SoakPlugin:
-    """The session's soak state; fixtures find it with `config.pluginmanager.get_plugin`."""
+    """The session's soak state; fixtures find it with `config.pluginmanager.get_plugin`.
 
-    def __init__(self, config: pytest.Config, settings: SoakSettings) -> None:
+    Inert until a soak is requested (a soak option on the command line, a test marked `soak`
+    or `live`, or a test using a soak fixture): only then are the settings read, the schedule
+    loaded and the seed remembered, so an installed plugin never touches a suite that does
+    not soak."""
+
+    def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.settings = settings
+        self._settings: SoakSettings | None = None
+        self.deferred: pytest.UsageError | None = None   # raised once a soak is requested
         self.from_run = config.getoption("soak_from_run", None)
         self.results: list = []           # SoakResult of every run of this session
+        self.judgements: list = []        # Judgement of every judged run (the DoD summary)
         self.owns_guard = False           # this session started the harness record (and closes it)
         config.pluginmanager.register(soak_fixtures, "soak-fixtures")
 
+    @property
+    def settings(self) -> SoakSettings:
+        if self._settings is None:
+            self._settings = self._load_settings()
+        return self._settings
+
+    def _load_settings(self) -> SoakSettings:
+        config = self.config
+        worker = getattr(config, "workerinput", {}).get("workerid")
+        try:
+            settings = SoakSettings.from_values(_raw_values(config), root=config.rootpath,
+                                                live_selected=_live_selected(config),
+                                                worker_id=worker)
+            schedule = load_schedule(settings.schedule, seed=settings.seed)
+            if not self.from_run:        # the pipeline and what its contract level can see
+                check_schedule(schedule, load_pipeline_spec(settings.pipeline_config).contract)
+        except SoakUsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        settings.seed = schedule.seed
+        if worker is None:
+            remember_seed(settings.run_dir, schedule.seed)
+        return settings
+
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        if self._settings is None:
+            return []
         s = self.settings
         lines = [f"soak: mode={s.mode} minutes={s.minutes:g} speed={s.speed:g}x "
                  f"sink={','.join(s.sinks)} feed={s.feed} timeseries={s.timeseries} "
@@ -97,18 +141,29 @@ class SoakPlugin:
         return lines
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        if "soak_sink" in metafunc.fixturenames:
-            metafunc.parametrize("soak_sink", self.settings.sinks, indirect=True,
-                                 scope="session", ids=[f"sink={s}" for s in self.settings.sinks])
+        if "soak_sink" not in metafunc.fixturenames:
+            return
+        try:
+            sinks = self.settings.sinks
+        except pytest.UsageError as exc:      # raised once collection ends, as a usage error
+            self.deferred, sinks = exc, ["?"]
+        metafunc.parametrize("soak_sink", sinks, indirect=True, scope="session",
+                             ids=[f"sink={s}" for s in sinks])
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
         """A plain `pytest` never starts the LIVE run; each soak test gets a run-sized timeout."""
+        soaking = [item for item in items if wants_soak(item)]
+        if not soaking:
+            return
+        if self.deferred is not None:
+            raise self.deferred
+        mode = self.settings.mode
         kept, dropped = [], []
         for item in items:
             live = item.get_closest_marker("live") is not None
-            (dropped if live and not self.settings.mode == "live" else kept).append(item)
+            (dropped if live and not mode == "live" else kept).append(item)
             if "soak_run" in getattr(item, "fixturenames", ()) and not self.from_run:
                 if item.get_closest_marker("timeout") is None:
                     item.add_marker(pytest.mark.timeout(self.settings.timeout_s))
@@ -117,6 +172,8 @@ class SoakPlugin:
                 # with `-n N --dist loadgroup`, every test of one sink's run goes to one worker:
                 # one soak per sink, the sinks side by side
                 item.add_marker(pytest.mark.xdist_group(f"soak-sink-{sink}"))
+            if "soak_judgement" in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, mode))   # so `-m live` picks the D-tests
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = kept
@@ -155,3 +212,7 @@ class SoakPlugin:
     def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: ANN001
         for result in self.results:
             terminalreporter.write_line(result.summary_line())
+        if self.judgements:
+            from pytest_soak.checks.judgement import write_verdict  # the registry: only now
+            for judgement in self.judgements:
+                write_verdict(terminalreporter, judgement)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pytest_soak import harness_record
+from pytest_soak.contract import check_schedule
 from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
 from pytest_soak.history import History, now_ms
@@ -84,6 +85,7 @@ class SoakSession:
         self.spec = spec or load_pipeline_spec(settings.pipeline_config)
         self.schedule = schedule or load_schedule(settings.schedule, seed=settings.seed)
         check_fits(self.schedule, settings.minutes)
+        check_schedule(self.schedule, self.spec.contract)
         self.run_id = new_run_id(sink, settings.worker_id)
         self.run_dir = (settings.run_dir / self.run_id).resolve()
         self.harness_dir = self.run_dir / "harness"
@@ -223,19 +225,36 @@ class SoakSession:
         return str(url) if url else None
 
     def _wait_healthy(self) -> None:
+        """Until the pipeline is up: every stage healthy (contract level >= 1), or every stage
+        with a live process (level 0: no health URL to ask)."""
         deadline = time.monotonic() + self.settings.startup_timeout_s
         while time.monotonic() < deadline:
             self._check_pipeline_alive("while starting")
-            if self.health_url is None:
-                self.health_url = self._discover_health_url()
-            elif self.observer.all_healthy():
+            if self._up():
                 self.times["healthy_ms"] = now_ms()
                 self.history.record("pipeline_healthy", None, health_url=self.health_url)
                 return
             time.sleep(0.05)
-        self.history.error(f"the pipeline was not healthy within "
+        if self.spec.contract.level >= 1 and self.health_url is None:
+            health = self.spec.health
+            where = health.get("url") or f"{health.get('discovery_file')} (key " \
+                f"{health.get('url_key', 'health_url')!r})"
+            self.history.error(f"contract level {self.spec.contract.level}: the pipeline never "
+                               f"published its health URL in {where} within "
+                               f"{self.settings.startup_timeout_s:g} s")
+            return
+        self.history.error(f"the pipeline was not up within "
                            f"{self.settings.startup_timeout_s:g} s; the run goes on and the "
-                           f"health checks will show it")
+                           f"checks will show it")
+
+    def _up(self) -> bool:
+        if self.spec.contract.level == 0:
+            pids = self.observer.tree.stage_pids()
+            return all(stage in pids for stage in self.spec.stages)
+        if self.health_url is None:
+            self.health_url = self._discover_health_url()
+            return False
+        return self.observer.all_healthy()
 
     def _check_pipeline_alive(self, when: str) -> None:
         code = self.proc.poll()
@@ -249,7 +268,8 @@ class SoakSession:
         self.history.record("market_clock_start", 0.0, start_event_ms=self.clock.start_event_ms)
         ctx = FaultContext(feed=self.feed, store=self.store, observer=self.observer,
                            read_status=self.read_status, market_s=self.clock.market_s,
-                           event_ms=self.clock.event_ms, speed=self.settings.speed)
+                           event_ms=self.clock.event_ms, speed=self.settings.speed,
+                           level=self.spec.contract.level)
         self.runner = FaultRunner(self.schedule, ctx, self.history)
         self._start_progress()
         end_s = self.settings.minutes * 60

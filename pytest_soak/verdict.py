@@ -6,9 +6,10 @@ STATUSES are the only words an item or a sub-check can end in (SPEC §7):
 - `unknown`: no data is never a pass. It fails the gate like `fail` does, but says something
   different: the harness could not tell (no samples, a fault whose effect was never
   confirmed, evidence it could not read), not "the pipeline is wrong";
-- `not_claimed`: the pipeline declares it does not provide this item (its contract level).
-  Never a pass: the run's verdict is `fail`, with failure_kind "not_claimed" when that is the
-  only thing short of a pass (any fail or unknown outranks it), and its D-test fails too.
+- `not_claimed`: the pipeline's contract does not claim this item (pytest_soak/contract.py).
+  Never a pass, and never a failure: the run's verdict is `pass` when every claimed item
+  passed; the item's D-test is skipped with the reason, and dod.json, the terminal summary
+  and Allure show it.
 
 LIMITS say on which side of its threshold a sub-check passes (declared per sub-check in the
 item's spec, pytest_soak/dod/spec.py): `max` (value at most / under the threshold), `min`
@@ -23,8 +24,6 @@ dod.json separates the two ways a gate fails, so CI can tell them apart:
 - "failure_kind": "harness"  -- no item failed, but some are unknown (no data: a fault the
   harness could not apply, a sidecar that died, evidence it could not read): fix the
   harness or the set-up; its own errors are listed in "harness_errors";
-- "failure_kind": "not_claimed" -- nothing failed or is unknown, but the pipeline does not
-  claim some item: the DoD is not met, and nothing it claims is wrong;
 - "failure_kind": "interrupted" -- the run was cut short (Ctrl+C, timeout);
 - "failure_kind": null -- every item passed.
 pytest's own exit code stays the usual one (1 when a D-test failed); read dod.json for which.
@@ -45,7 +44,7 @@ Limit = Literal["max", "min", "eq"]
 LIMITS: tuple[Limit, ...] = ("max", "min", "eq")
 # the run's verdict and failure kinds, as dod.json spells them
 VERDICTS = ("pass", "fail", "interrupted")
-FAILURE_KINDS = ("pipeline", "harness", "not_claimed", "interrupted", None)
+FAILURE_KINDS = ("pipeline", "harness", "interrupted", None)
 DOD_FILE = "dod.json"
 # combine's worst part: a fail outranks an unknown, which outranks a not_claimed
 _RANK = {"pass": 0, "not_claimed": 1, "unknown": 2, "fail": 3}
@@ -171,18 +170,20 @@ def registered_ids() -> tuple[str, ...]:
 
 
 def overall(items: dict[str, ItemResult], interrupted: bool) -> str:
-    """dod.json's verdict: interrupted wins; otherwise pass only if every registered item
-    passed (a missing, unknown or not_claimed item is never a pass)."""
+    """dod.json's verdict: interrupted wins; otherwise pass only if every registered item is
+    there and every claimed one passed (a missing or unknown item is never a pass; an
+    unclaimed one is no failure), and the pipeline claims at least one."""
     if interrupted:
         return "interrupted"
     complete = all(i in items for i in registered_ids())
-    return "pass" if complete and all(r.ok for r in items.values()) else "fail"
+    claimed = [r for r in items.values() if r.status != "not_claimed"]
+    return "pass" if complete and claimed and all(r.ok for r in claimed) else "fail"
 
 
 def failure_kind(items: dict[str, ItemResult], interrupted: bool,
                  harness_errors: list[str]) -> str | None:
     """Why the verdict is not a pass, most serious first: interrupted, pipeline (an item
-    failed), harness (unknown or missing), not_claimed (only unclaimed items are short)."""
+    failed), harness (unknown or missing)."""
     if interrupted:
         return "interrupted"
     statuses = {r.status for r in items.values()}
@@ -190,14 +191,12 @@ def failure_kind(items: dict[str, ItemResult], interrupted: bool,
         return "pipeline"
     if overall(items, interrupted) == "pass":
         return None   # harness_errors that cost no verdict are listed, not a failure
-    if "unknown" in statuses or not all(i in items for i in registered_ids()):
-        return "harness"
-    return "not_claimed"
+    return "harness"
 
 
 def build_dod(run_id: str, items: dict[str, ItemResult], interrupted: bool = False,
               harness_errors: list[str] | None = None, mode: str | None = None,
-              sink: str | None = None) -> dict:
+              sink: str | None = None, contract: dict | None = None) -> dict:
     errors = list(harness_errors or [])
     return {
         "schema_version": 1,
@@ -206,6 +205,8 @@ def build_dod(run_id: str, items: dict[str, ItemResult], interrupted: bool = Fal
         "failure_kind": failure_kind(items, interrupted, errors),
         "mode": mode,
         "sink": sink,
+        "contract": None if contract is None else {"level": contract["level"],
+                                                   "claims": list(contract["claims"])},
         "items": {name: items[name].to_json() for name in sorted(items, key=_item_order)},
         "harness_errors": errors,
     }

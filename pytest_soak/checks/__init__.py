@@ -5,7 +5,8 @@ One module per theme; each declares its item's spec as a module-level `ITEM = Do
 Thresholds) -> ItemResult`. The registry is found by walking this package, so adding an item
 is adding a check module (and its tests): no list to extend. Ids must be D1..Dn without gap
 or twin. `judge` runs every check; a check that raises, or whose result strays from its spec,
-is reported as unknown with the exception (a harness bug must never read as a pass).
+is reported as unknown with the exception (a harness bug must never read as a pass). An item
+the run's contract does not claim is `not_claimed` (pytest_soak/contract.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pkgutil
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import Check, DodItem, DodSpecError
 from pytest_soak.evidence_loader import RunEvidence
-from pytest_soak.verdict import ItemResult, unknown
+from pytest_soak.verdict import ItemResult, not_claimed, unknown
 
 # not walked: the judge reads the registry (importing it here would be circular)
 NOT_CHECKS = ("judgement",)
@@ -53,8 +54,12 @@ CHECKS: dict[str, Check] = {item_id: spec.check for item_id, spec in ITEMS.items
 
 
 def run_check(item: str, run: RunEvidence, t: Thresholds) -> ItemResult:
+    contract = run.contract
+    if not contract.claimed(item):
+        return not_claimed(item, f"the pipeline does not claim {item} (contract level "
+                           f"{contract.level}, claims {', '.join(contract.claims or ())})")
     try:
-        return ITEMS[item].conform(CHECKS[item](run, t))
+        return ITEMS[item].conform(CHECKS[item](run, t), contract.level)
     except DodSpecError as exc:
         return unknown(item, f"the check strayed from its spec: {exc}")
     except Exception as exc:  # noqa: BLE001 -- a crashing check is a harness bug: unknown

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pytest_soak.checks._common import interrupted, need
 from pytest_soak.checks.health import pid_note
+from pytest_soak.checks.process_lives import AT_STOP, stages_alive_at_stop
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.dod.spec import DodItem, SubCheck
 from pytest_soak.evidence_loader import OBSERVATIONS, RunEvidence
@@ -27,8 +28,12 @@ def check_D1(run: RunEvidence, t: Thresholds) -> ItemResult:
     stop = interrupted(run, "D1")
     if stop:
         return stop
-    return combine("D1", [_covered(obs, t), _served_until_stop(run, obs, t),
-                          _graceful_exit(obs)])
+    stages = list(run.contract.stages or (obs.get("pids") or {}))
+    return combine("D1", ITEM.at_level(run.level, [
+        ("market minutes", lambda: _covered(obs, t)),
+        (AT_STOP, lambda: stages_alive_at_stop(obs, stages, t)),
+        ("served until the stop", lambda: _served_until_stop(run, obs, t)),
+        ("graceful exit", lambda: _graceful_exit(obs))]))
 
 
 def _covered(obs: dict, t: Thresholds) -> ItemResult:
@@ -107,6 +112,7 @@ ITEM = DodItem(
     description="The harness asked for a number of market minutes; it reads the feed's event "
                 "clock at the start and at the stop, and the supervisor's exit code after "
                 "SIGINT.",
-    subchecks=(SubCheck("market minutes", "min"), SubCheck("served until the stop", "max"),
-               SubCheck("graceful exit")),
+    subchecks=(SubCheck("market minutes", "min", level=0), SubCheck(AT_STOP, level=0),
+               SubCheck("served until the stop", "max", level=1),
+               SubCheck("graceful exit", level=0)),
     check=check_D1, evidence=(OBSERVATIONS,))

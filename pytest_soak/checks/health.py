@@ -144,5 +144,5 @@ ITEM = DodItem(
                 "healthy stage only if the pid the body names is that stage's live process "
                 "(psutil). Outside the windows (plus their declared for_s) of the faults that "
                 "tolerate its health, each stage must be healthy in at least 98 % of the polls.",
-    subchecks=(SubCheck(STAGE_HEALTH, "min", per="stage"),),
+    subchecks=(SubCheck(STAGE_HEALTH, "min", per="stage", level=1),),
     check=check_D2, evidence=(OBSERVATIONS, "observer/health.jsonl"), plots=("health.png",))

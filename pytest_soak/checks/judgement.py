@@ -33,7 +33,12 @@ class Judgement:
 
     @property
     def failing(self) -> list[ItemResult]:
-        return [r for r in self.results.values() if not r.ok]
+        """Claimed items short of a pass."""
+        return [r for r in self.results.values() if not r.ok and r.status != "not_claimed"]
+
+    @property
+    def unclaimed(self) -> list[str]:
+        return [r.item for r in self.results.values() if r.status == "not_claimed"]
 
 
 def judge_run(run_dir: Path | str, settings: Any = None, interrupted: bool | None = None,
@@ -44,7 +49,7 @@ def judge_run(run_dir: Path | str, settings: Any = None, interrupted: bool | Non
     cut = bool(obs.get("interrupted")) if interrupted is None else interrupted
     dod = build_dod(run.run_id, results, interrupted=cut,
                     harness_errors=list(obs.get("errors") or []), mode=obs.get("mode"),
-                    sink=obs.get("sink"))
+                    sink=obs.get("sink"), contract=run.contract.to_json())
     problems: list[str] = []
     dod_path = None
     try:
@@ -70,11 +75,6 @@ class UnknownVerdict(Exception):
     but Allure shows it as "broken", not "failed": the harness or set-up needs a look."""
 
 
-class NotClaimed(Exception):
-    """The pipeline does not claim this item. Never a pass, so the D-test fails (Allure:
-    "broken"); deselect the D-test (`-k "not D12"`) to leave an unclaimed item out of sight."""
-
-
 def assert_item(judgement: Judgement, item: str) -> None:
     """Label, document and attach evidence for one D-test, then pass or fail it."""
     __tracebackhide__ = True
@@ -88,18 +88,37 @@ def assert_item(judgement: Judgement, item: str) -> None:
     if result.status == "unknown":
         raise UnknownVerdict(message)
     if result.status == "not_claimed":
-        raise NotClaimed(message)
+        # never a pass and no failure: the pipeline's contract leaves the item out
+        pytest.skip(f"not_claimed: {result.reason}")
     if result.status != "pass":
         pytest.fail(message, pytrace=False)
 
 
-EXIT_CODES = {None: 0, "pipeline": 1, "harness": 2, "interrupted": 3, "not_claimed": 4}
+def write_verdict(terminalreporter, judgement: Judgement) -> None:  # noqa: ANN001
+    """The end of the pytest output: the run's verdict, one line per item short of a pass
+    (a not_claimed item included: never a pass, shown, though it fails no gate)."""
+    dod = judgement.dod
+    kind = f" ({dod['failure_kind']} problem)" if dod["failure_kind"] else ""
+    terminalreporter.section(f"DoD verdict of {dod['run_id']}: {dod['verdict'].upper()}"
+                             f"{kind}", sep="=", bold=True)
+    for result in judgement.failing:
+        terminalreporter.write_line(result.line())
+    if judgement.unclaimed:
+        level = (judgement.dod.get("contract") or {}).get("level")
+        terminalreporter.write_line(f"not_claimed (contract level {level}): "
+                                    f"{', '.join(judgement.unclaimed)}")
+    for problem in judgement.problems:
+        terminalreporter.write_line(f"harness: {problem}")
+    terminalreporter.write_line(f"dod.json: {judgement.dod_path}")
+
+
+EXIT_CODES = {None: 0, "pipeline": 1, "harness": 2, "interrupted": 3}
 
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m pytest_soak.checks.judgement RUN_DIR [--plots]`: judge a run folder without
-    pytest, write its dod.json, print one line per item. Exit 0 pass, 1 the pipeline failed,
-    2 the harness could not decide (unknown), 3 interrupted, 4 only unclaimed items short."""
+    pytest, write its dod.json, print one line per item. Exit 0 every claimed item passed, 1
+    the pipeline failed, 2 the harness could not decide (unknown), 3 interrupted."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m pytest_soak.checks.judgement",

@@ -56,6 +56,9 @@ class Thresholds:
     leak_min_span_s: float = 300.0        # market seconds of steady state a slope needs
     # D9
     restart_max_s: float = 12.0
+    # a restarted stage's new pid must live this many market seconds (or until the harness's
+    # next kill of it, or the stop): a stage that dies again at once was not restarted
+    new_pid_alive_s: float = 60.0
     # a recorded backoff delay may be off the declared one by max(rel x delay, floor); the
     # floor is the pipeline's declared supervisor tick, this one only if it declares none
     backoff_rel_tolerance: float = 0.1

@@ -80,11 +80,21 @@ def generate_schema(registry: tuple[DodItem, ...] = REGISTRY) -> dict:
             "verdict": {"enum": list(VERDICTS)},
             "failure_kind": {
                 "enum": list(FAILURE_KINDS),
-                "description": "pipeline: some item failed on the pipeline's evidence. "
-                               "harness: nothing failed but some item is unknown or missing "
-                               "(fix the harness or the set-up). not_claimed: nothing failed "
-                               "or is unknown, but the pipeline does not claim some item. "
-                               "interrupted: the run was cut short. null: all passed."},
+                "description": "pipeline: some claimed item failed on the pipeline's "
+                               "evidence. harness: nothing failed but some claimed item is "
+                               "unknown or missing (fix the harness or the set-up). "
+                               "interrupted: the run was cut short. null: every claimed item "
+                               "passed (an item the pipeline does not claim is not_claimed: "
+                               "shown, never a pass, and no failure)."},
+            "contract": {
+                "type": ["object", "null"], "additionalProperties": False,
+                "required": ["level", "claims"],
+                "description": "The contract the pipeline was soaked under "
+                               "(pytest_soak/contract.py): its level (0 processes, 1 + health "
+                               "URL, 2 + evidence files) and the items it claims.",
+                "properties": {"level": {"enum": [0, 1, 2]},
+                               "claims": {"type": "array", "items": {
+                                   "enum": [spec.id for spec in registry]}}}},
             "mode": {"enum": ["replay", "live", None]},
             "sink": {"enum": ["jsonl", "sqlite", "dual", None]},
             "items": {"type": "object", "additionalProperties": False,
@@ -100,7 +110,8 @@ def _subchecks(spec: DodItem) -> str:
     out = []
     for sub in spec.subchecks:
         extra = [x for x in (sub.limit, sub.per and f"per {sub.per}",
-                             sub.when and f"when {sub.when}") if x]
+                             sub.when and f"when {sub.when}",
+                             sub.level < 2 and f"level {sub.level}") if x]
         out.append(f"`{sub.name}`" + (f" ({', '.join(extra)})" if extra else ""))
     return ", ".join(out)
 

@@ -35,12 +35,15 @@ class SubCheck:
       (`"stage"`); its parts then carry that subject. None: run once.
     when: None if the sub-check always runs; else the condition under which it does
       ("dual-sink runs"), and a result without it is fine.
+    level: the contract level it needs (pytest_soak/contract.py): 0 what the harness measures
+      of the processes, 1 the health URL, 2 the evidence files. Below it, it is not judged.
     """
 
     name: str
     limit: Limit | None = None
     per: str | None = None
     when: str | None = None
+    level: int = 2
 
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit not in LIMITS:
@@ -73,11 +76,26 @@ class DodItem:
     def number(self) -> int:
         return int(self.id[1:])
 
+    def at_level(self, level: int, makers: list[tuple[str, Any]]) -> list[ItemResult]:
+        """Run the part makers (sub-check name, callable returning a part, a list of parts or
+        None) whose sub-check the contract `level` provides, in order."""
+        parts: list[ItemResult] = []
+        for name, make in makers:
+            sub = self.subcheck(name)
+            if sub is None:
+                raise DodSpecError(f"{self.id} has no sub-check {name!r}")
+            if sub.level > level:
+                continue
+            made = make()
+            parts += [] if made is None else made if isinstance(made, list) else [made]
+        return parts
+
     def subcheck(self, name: str) -> SubCheck | None:
         return next((s for s in self.subchecks if s.name == name), None)
 
-    def conform(self, result: ItemResult) -> ItemResult:
-        """`result` with each part's limit set from the spec; DodSpecError if it strays."""
+    def conform(self, result: ItemResult, level: int = 2) -> ItemResult:
+        """`result` with each part's limit set from the spec; DodSpecError if it strays (a
+        part above the run's contract `level`, or a missing one at or below it)."""
         if result.item != self.id:
             raise DodSpecError(f"{self.id}'s check returned a result for {result.item!r}")
         if not result.parts:
@@ -85,8 +103,12 @@ class DodItem:
                 raise DodSpecError(f"{self.id} passed without running any sub-check")
             return result  # an early verdict: the item's evidence was missing or cut short
         parts = [self._conform_part(p) for p in result.parts]
-        missing = [s.name for s in self.subchecks
-                   if s.when is None and not any(p.item == s.name for p in parts)]
+        missing = [s.name for s in self.subchecks if s.when is None and s.level <= level
+                   and not any(p.item == s.name for p in parts)]
+        above = sorted({p.item for p in parts if self.subcheck(p.item).level > level})
+        if above:
+            raise DodSpecError(f"{self.id}'s check judged {above} above the run's contract "
+                               f"level {level}")
         if missing:
             raise DodSpecError(f"{self.id}'s check ran no part for declared sub-check(s) "
                                f"{missing}")
@@ -107,4 +129,5 @@ class DodItem:
         """The spec as plain data (for the docs table and the schema's descriptions)."""
         return {"id": self.id, "name": self.name, "title": self.title,
                 "subchecks": [s.name for s in self.subchecks],
+                "levels": {s.name: s.level for s in self.subchecks},
                 "evidence": list(self.evidence), "plots": list(self.plots)}

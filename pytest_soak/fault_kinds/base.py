@@ -82,6 +82,7 @@ class FaultContext:
     market_s: Any          # callable() -> market seconds since run start
     event_ms: Any          # callable() -> feed event time (ms) or None
     speed: float = 1.0     # the run's pacing (market seconds per wall second)
+    level: int = 2         # the pipeline's contract level (0: no health URL to ask)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,10 @@ class KillStage(FaultKind):
             state["new_pid"], state["new_pid_started_ms"] = entry["pid"], _started(entry["pid"])
         # kept for the record of a restart that never becomes healthy (on_never_confirmed)
         state["new_pid_seen_ms"] = entry["first_seen_ms"]
+        if ctx.level == 0:      # no health URL: the new pid is all the harness can see
+            return {"new_pid": entry["pid"], "new_pid_seen_ms": entry["first_seen_ms"],
+                    "new_pid_started_ms": state["new_pid_started_ms"],
+                    "healthy_again_ms": None, "healthy_again_pid": None, "restart_s": None}
         # healthy: the body says so and names a pid the harness sees live (pytest_soak/health)
         healthy = obs.first_healthy_poll_after(f.target, entry["first_seen_ms"])
         if healthy is None:

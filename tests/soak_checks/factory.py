@@ -509,7 +509,8 @@ def observed_pids() -> dict:
     out = {}
     for stage in STAGES:
         final = NEW_SIGNAL_PID if stage == "signal" else PIDS[stage]
-        out[stage] = [{"pid": final, "first_seen_ms": W0, "last_seen_ms": wall(720),
+        first = started(final) + 100 if stage == "signal" else W0
+        out[stage] = [{"pid": final, "first_seen_ms": first, "last_seen_ms": wall(720),
                        "exit_ms": wall(720) + 100 * STOP_ORDER.index(stage) + 50}]
     out["signal"][:0] = [{"pid": old, "first_seen_ms": W0 if old == PIDS["signal"] else
                           started(old) + 100, "last_seen_ms": wall(s), "exit_ms": wall(s)}

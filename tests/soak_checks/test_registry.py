@@ -24,6 +24,7 @@ from .factory import good_run
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "suites" / "soak"
+SHIPPED = REPO / "pytest_soak" / "suite.py"
 D_TEST = re.compile(r"^test_(D\d+)_\w+$")
 D_ID = re.compile(r"^D\d+$")
 
@@ -97,15 +98,15 @@ def test_the_docs_comparison_table_lists_exactly_the_registered_items() -> None:
 
 
 def _suite_tests() -> list[tuple[str, str, list[str]]]:
-    """(file, test function, D-ids its body names) for every test function of suites/soak."""
+    """(file, test function, D-ids its body names) for every test function of the shipped
+    suite (pytest_soak/suite.py)."""
     out = []
-    for path in sorted(SUITE.glob("test_*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                ids = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant)
-                       and isinstance(n.value, str) and D_ID.match(n.value)]
-                out.append((path.name, node.name, ids))
+    tree = ast.parse(SHIPPED.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            ids = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant)
+                   and isinstance(n.value, str) and D_ID.match(n.value)]
+            out.append((SHIPPED.name, node.name, ids))
     return out
 
 
@@ -117,14 +118,25 @@ def test_the_suite_has_one_D_test_per_item_asserting_its_own_id() -> None:
         match = D_TEST.match(name)
         assert match, f"{file}::{name} is not named test_Dn_*"
         assert ids == [match.group(1)], f"{file}::{name} asserts {ids}"
+    from pytest_soak import suite
+    assert sorted(suite.__all__) == sorted(name for _f, name, _ids in tests)
+
+
+def test_this_checkouts_suite_imports_every_shipped_D_test_exactly_once() -> None:
+    imported = []
+    for path in sorted(SUITE.glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported += [a.name for n in tree.body if isinstance(n, ast.ImportFrom)
+                     and n.module == "pytest_soak.suite" for a in n.names]
+        assert not [n for n in tree.body if isinstance(n, ast.FunctionDef)], path.name
+    assert sorted(imported) == sorted(name for _f, name, _ids in _suite_tests())
 
 
 def test_the_suite_names_no_id_outside_the_registry() -> None:
-    for path in sorted(SUITE.glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        strays = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
-                  and isinstance(n.value, str) and D_ID.match(n.value)} - set(ITEM_IDS)
-        assert not strays, f"{path.name} names {strays}"
+    tree = ast.parse(SHIPPED.read_text(encoding="utf-8"))
+    strays = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+              and isinstance(n.value, str) and D_ID.match(n.value)} - set(ITEM_IDS)
+    assert not strays, f"{SHIPPED.name} names {strays}"
 
 
 def test_every_registered_plot_is_drawn(good: Path, tmp_path: Path) -> None:
