@@ -33,12 +33,12 @@ class Soak:
         return "\n".join(lines) + "\n" + self.output[-3000:]
 
 
-def soak(spec: str, where: Path) -> Soak:
+def soak(spec: str, where: Path, minutes: float = SOAK_MINUTES) -> Soak:
     """One soak of a spec of examples/asyncio_pipeline/ with its kill schedule."""
     runs = where / "runs"
     argv = [sys.executable, "-m", "pytest", "suites/soak", "-p", "no:cacheprovider", "-ra",
             "--soak-config", str(EXAMPLE / spec),
-            "--soak-schedule", str(EXAMPLE / "kills.yaml"), "--soak-minutes", str(SOAK_MINUTES),
+            "--soak-schedule", str(EXAMPLE / "kills.yaml"), "--soak-minutes", str(minutes),
             "--soak-timeseries", "none",          # the pipeline exports to no store
             "--soak-run-dir", str(runs), "--soak-keep"]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=600,
@@ -55,7 +55,8 @@ def restarting(tmp_path_factory: pytest.TempPathFactory) -> Soak:
 
 @pytest.fixture(scope="module")
 def never_restarting(tmp_path_factory: pytest.TempPathFactory) -> Soak:
-    return soak("soak_norestart.yaml", tmp_path_factory.mktemp("example-norestart"))
+    # its D9 is decided by the first kill (minute 1): no leak fit needed, a short soak will do
+    return soak("soak_norestart.yaml", tmp_path_factory.mktemp("example-norestart"), 4)
 
 
 def test_the_example_pipeline_passes_every_item_it_claims(restarting: Soak) -> None:
@@ -68,6 +69,10 @@ def test_the_example_pipeline_passes_every_item_it_claims(restarting: Soak) -> N
 def test_what_it_does_not_claim_is_not_claimed(restarting: Soak) -> None:
     others = {i: v["status"] for i, v in restarting.dod["items"].items() if i not in CLAIMED}
     assert others and set(others.values()) == {"not_claimed"}, restarting.why()
+    assert restarting.dod["contract"] == {"level": 1, "claims": list(CLAIMED)}
+    shown = f"not_claimed (contract level 1): {', '.join(sorted(others, key=lambda i: int(i[1:])))}"
+    assert shown in restarting.output                      # the terminal's DoD section
+    assert f"{len(others)} skipped" in restarting.output   # their D-tests: neither pass nor fail
 
 
 def test_the_kills_were_real_and_each_stage_came_back(restarting: Soak) -> None:
@@ -81,5 +86,7 @@ def test_the_never_restarting_variant_fails_d9_because_compute_stays_dead(
     d9 = never_restarting.item("D9")
     assert d9["status"] == "fail", never_restarting.why()
     assert "compute was never restarted" in d9["reason"], d9["reason"]
+    alive = {p["subject"]: p["status"] for p in d9["parts"] if p["name"] == "new pid alive"}
+    assert alive["compute (kill-compute)"] == "fail", alive      # the level-0 view agrees
     assert never_restarting.dod["verdict"] == "fail"
     assert never_restarting.code != 0
