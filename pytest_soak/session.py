@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
 from pytest_soak.history import History, now_ms
 from pytest_soak.market_clock import MarketClock
+from pytest_soak.market_source import budget_per_market_s, market_line
 from pytest_soak.observations import build_observations
 from pytest_soak.observer import Observer
 from pytest_soak.pipeline_spec import PipelineSpec, base_values, load_pipeline_spec
@@ -101,6 +103,7 @@ class SoakSession:
         self.runner: FaultRunner | None = None
         self.progress: Progress | None = None
         self._progress_stream, self._progress_tty = progress_stream, progress_interactive
+        self._budget: float | None = None
         self.health_url: str | None = None
         self.times: dict[str, int | None] = {k: None for k in (
             "started_ms", "healthy_ms", "stop_sent_ms", "stopped_ms")}
@@ -149,14 +152,28 @@ class SoakSession:
         if self.settings.feed == "replay":
             symbols = self._symbols()
             self.feed = FeedSidecar(self.run_dir, self.settings.speed, self.schedule.seed,
-                                    symbols, live=not self.settings.replay, guard=self.guard)
+                                    symbols, live=not self.settings.replay, guard=self.guard,
+                                    recording=self.settings.recording)
             self.feed.start()
             self.clock.feed = self.feed
             self.feed.on_control = self.clock.invalidate
             self.history.record("feed_started", None, **self.feed.info)
+            if self.settings.recording is not None:       # say what fills the soak's minutes
+                self._say(market_line(self.feed.state().get("source") or {},
+                                      self.settings.minutes))
         self.store.start()
         self.history.record("store_started", None, type=self.settings.timeseries,
                             url=self.store.url)
+
+    def _market_budget(self) -> float:
+        if self._budget is None:               # a recording is scanned once per run
+            self._budget = budget_per_market_s(self.settings.recording)
+        return self._budget
+
+    def _say(self, line: str) -> None:
+        stream = self._progress_stream or sys.__stdout__ or sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
 
     def _symbols(self) -> list[str]:
         base = self.spec.render_config(self._values(dry=True)) or {}
@@ -173,6 +190,7 @@ class SoakSession:
                 "health_port": "0", "mode": s.mode, "speed": s.speed,
                 "replay_flag": "1" if s.replay else "0", "replay_mode_bool": s.replay,
                 "report_tz": s.report_tz,
+                "market_budget_per_s": s.speed * self._market_budget(),
                 "timeseries_type": s.timeseries,
                 "timeseries_url": None if dry else self.store.url,
                 "feed_ws_url": None if dry or feed is None else feed.ws_url,

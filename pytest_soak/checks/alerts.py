@@ -78,7 +78,9 @@ def _rule_cycle(run: RunEvidence, rule: str, alerts: list[dict], timing: Timing 
         return unknown(rule, f"no fault in the schedule induces {rule}", evidence=EVIDENCE)
     unproven = [w.fault["id"] for w in windows if not w.fault.get("effect_confirmed")]
     if unproven:
-        return unknown(rule, f"effect of fault(s) {unproven} never confirmed", evidence=EVIDENCE)
+        why = sorted({w.fault["error"] for w in windows if w.fault.get("error")})
+        return unknown(rule, f"effect of fault(s) {unproven} never confirmed"
+                       + (f": {'; '.join(why)}" if why else ""), evidence=EVIDENCE)
     if timing is None or timing.of(rule) is None:
         return unknown(rule, why_not or f"{PIPELINE_CONFIG} declares no hold/resolve minutes "
                        f"for {rule}", evidence=EVIDENCE)
