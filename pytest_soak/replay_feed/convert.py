@@ -30,6 +30,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ WINDOW_MS = 100
 
 
 def _lines(path: Path) -> Iterator[tuple[int | None, dict]]:
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    with open(path, "rb") as fh:
+        opener = gzip.open if fh.read(2) == b"\x1f\x8b" else open
     with opener(path, "rt", encoding="utf-8") as fh:
         for line in fh:
             line = line.strip()
@@ -156,9 +158,7 @@ class _Converter:
 
 def _add(a: str, b: str) -> str:
     """Decimal-string sum keeping the inputs' precision (quantities are exact decimals)."""
-    places = max(len(x.split(".")[1]) if "." in x else 0 for x in (a, b))
-    total = round(float(a) + float(b), places)
-    return f"{total:.{places}f}"
+    return str(Decimal(a) + Decimal(b))
 
 
 def convert(inputs: list[Path], seconds: float | None = None,
