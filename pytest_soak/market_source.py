@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +22,32 @@ from pytest_soak.replay_feed.recording import is_snapshot, read_recording
 HEADROOM = 2.6
 
 
-def recording_rates(path: Path) -> tuple[float, int]:
-    """(mean events per market second, events in its busiest second) of a recording."""
+@dataclass(frozen=True)
+class RecordingFacts:
+    mean_per_s: float             # events per market second over its span
+    busiest_s: int                # events in its busiest second
+    symbols: frozenset[str]
+
+
+@lru_cache(maxsize=4)
+def scan_recording(path: Path) -> RecordingFacts:
+    """One pass over a recording (cached: the budget and the symbol check share it)."""
     per_s: Counter[int] = Counter()
+    symbols: set[str] = set()
     for record in read_recording(path):
         if not is_snapshot(record):
             per_s[record["recv_ms"] // 1000] += 1
+            symbols.add(record["stream"].split("@", 1)[0].upper())
     if not per_s:
         raise ValueError(f"{path}: the recording has no events")
     span_s = max(1, max(per_s) - min(per_s) + 1)
-    return sum(per_s.values()) / span_s, max(per_s.values())
+    return RecordingFacts(sum(per_s.values()) / span_s, max(per_s.values()), frozenset(symbols))
+
+
+def recording_rates(path: Path) -> tuple[float, int]:
+    """(mean events per market second, events in its busiest second) of a recording."""
+    facts = scan_recording(path)
+    return facts.mean_per_s, facts.busiest_s
 
 
 def budget_per_market_s(recording: Path | None) -> float:
@@ -37,6 +55,11 @@ def budget_per_market_s(recording: Path | None) -> float:
         return float(HANDOFF_PER_MARKET_S)
     mean, busiest = recording_rates(recording)
     return float(math.ceil(max(HEADROOM * mean, busiest)))
+
+
+def missing_symbols(recording: Path, symbols: list[str]) -> list[str]:
+    """The pipeline's symbols the recording has no stream of (its streams would stay silent)."""
+    return sorted(set(s.upper() for s in symbols) - scan_recording(recording).symbols)
 
 
 def market_line(source: dict[str, Any], minutes: float) -> str:

@@ -27,7 +27,7 @@ from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
 from pytest_soak.history import History, now_ms
 from pytest_soak.market_clock import MarketClock
-from pytest_soak.market_source import budget_per_market_s, market_line
+from pytest_soak.market_source import budget_per_market_s, market_line, missing_symbols
 from pytest_soak.observations import build_observations
 from pytest_soak.observer import Observer
 from pytest_soak.pipeline_spec import PipelineSpec, base_values, load_pipeline_spec
@@ -35,7 +35,7 @@ from pytest_soak.procs import RUN_MARKER, kill_tree, popen_logged, send_stop, sw
 from pytest_soak.progress import Progress, ProgressSnapshot, Rates
 from pytest_soak.ready_watch import ReadyWatch
 from pytest_soak.resources import ProcessTree
-from pytest_soak.settings import SoakSettings
+from pytest_soak.settings import SoakSettings, SoakUsageError
 from pytest_soak.sidecars import FeedSidecar, StoreSidecar
 from pytest_soak.termination import interrupt_reason, sigterm_as_interrupt
 from pytest_soak_evidence.atomic import write_json_atomic
@@ -89,11 +89,13 @@ class SoakSession:
         self.run_id = new_run_id(sink, settings.worker_id)
         self.run_dir = (settings.run_dir / self.run_id).resolve()
         self.harness_dir = self.run_dir / "harness"
+        self.feed: FeedSidecar | None = None
+        self._budget: float | None = None
+        self._check_recording()                  # a usage error leaves no run folder behind
         self.harness_dir.mkdir(parents=True, exist_ok=True)
         self.history = History(self.run_dir)
         self.clock = MarketClock(settings.speed)
         self.guard = harness_record.guard()      # sweeps what dead harnesses left, once
-        self.feed: FeedSidecar | None = None
         self.store = StoreSidecar(settings.timeseries, self.harness_dir / "store",
                                   settings.timeseries_url, guard=self.guard)
         self.proc = None
@@ -103,7 +105,6 @@ class SoakSession:
         self.runner: FaultRunner | None = None
         self.progress: Progress | None = None
         self._progress_stream, self._progress_tty = progress_stream, progress_interactive
-        self._budget: float | None = None
         self.health_url: str | None = None
         self.times: dict[str, int | None] = {k: None for k in (
             "started_ms", "healthy_ms", "stop_sent_ms", "stopped_ms")}
@@ -164,6 +165,15 @@ class SoakSession:
         self.store.start()
         self.history.record("store_started", None, type=self.settings.timeseries,
                             url=self.store.url)
+
+    def _check_recording(self) -> None:
+        if self.settings.recording is None or self.settings.feed != "replay":
+            return
+        missing = missing_symbols(self.settings.recording, self._symbols())
+        if missing:
+            raise SoakUsageError(f"--soak-recording {self.settings.recording}: no stream of "
+                                 f"{', '.join(missing)}, which the pipeline's config "
+                                 "subscribes (run.symbols)")
 
     def _market_budget(self) -> float:
         if self._budget is None:               # a recording is scanned once per run

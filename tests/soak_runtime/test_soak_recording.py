@@ -75,3 +75,17 @@ def test_a_regime_on_a_recording_is_not_applied_and_says_why() -> None:
                        market_s=lambda: 0.0, event_ms=lambda: None)
     with pytest.raises(RuntimeError, match=ON_RECORDING):
         KINDS["regime"].start(None, ctx)
+
+
+def test_a_recording_lacking_a_pipeline_symbol_is_a_usage_error(tmp_path: Path) -> None:
+    from pytest_soak.session import SoakSession
+    btc_only = tmp_path / "btc.jsonl.gz"
+    write_recording(btc_only, (r for r in read_recording(REAL)
+                               if r.get("snapshot", r.get("stream", "")).lower()
+                               .startswith("btc")))
+    s = settings(soak_recording=str(btc_only), soak_schedule="none",
+                 soak_config=str(CHECKOUT_ROOT / "fixtures/soak/reference_pipeline.yaml"),
+                 soak_run_dir=str(tmp_path / "runs"))
+    with pytest.raises(SoakUsageError, match=r"no stream of ETHUSDT, which the pipeline"):
+        SoakSession(s, "jsonl")
+    assert not (tmp_path / "runs").exists()
