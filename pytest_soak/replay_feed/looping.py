@@ -9,12 +9,12 @@ recording with, per loop and per symbol (docs/data-sources.md, "Looping a record
 - depth ids: U, u, pu (and bookTicker's u, the same book's id) + k x D, D = last u - pu0 + 1,
   where pu0 is the pu of the loop's first diff (below);
 - at the start of every loop after the first, one bridging diff per symbol: pu = the last u
-  served, U = u = pu0 + k x D, its levels the difference between the book as served and the
-  book the loop starts from (the recording's first snapshot; with none, the empty book the
-  first loop started from). The loop's diffs then begin with the one spanning that snapshot
-  (U <= L <= u, the earlier ones are dropped), whose pu is pu0: a client that stayed in sync
-  across the seam holds exactly the book a client syncing afresh would hold, and pu == the
-  previous u holds everywhere, so no book needs a resync.
+  served, U = u = pu0 + k x D, E/T the last diff's, its levels the difference between the
+  book as served and the book the loop starts from (the recording's first snapshot; with
+  none, the empty book the first loop started from). The loop's diffs then begin with the
+  one spanning that snapshot (U <= L <= u, the earlier ones are dropped), whose pu is pu0: a
+  client that stayed in sync across the seam holds exactly the book a client syncing afresh
+  would hold, and pu == the previous u holds everywhere, so no book needs a resync.
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ class Looper:
         self.read, self.shape, self.loops = read, shape, loops
         self.loop = 0                     # the loop being replayed (0 = the first)
         self.started = 0                  # loops begun
+        self.last_event_ms: dict[str, int] = {}   # per symbol, E of the last diff yielded
         self.replica = {symbol: ServedBook(shape.snapshots.get(symbol))
                         for symbol in shape.symbols}
 
@@ -148,6 +149,8 @@ class Looper:
         for key in ("E", "T"):
             if isinstance(data.get(key), int):
                 data[key] += k * self.shape.period_ms
+        if kind == "depthUpdate":
+            self.last_event_ms[symbol] = data["E"]
         return {"recv_ms": record["recv_ms"] + k * self.shape.period_ms,
                 "stream": record["stream"], "data": data}
 
@@ -165,7 +168,9 @@ class Looper:
                 continue
             target = shape.first_snapshot or {"bids": [], "asks": []}
             bridge_id = shape.pu0 + k * shape.depth_period
-            data = {"e": "depthUpdate", "E": when, "T": when, "s": symbol,
+            # stamped as the last diff: event time never goes back, nor runs ahead of the loop
+            stamp = self.last_event_ms.get(symbol, when)
+            data = {"e": "depthUpdate", "E": stamp, "T": stamp, "s": symbol,
                     "U": bridge_id, "u": bridge_id, "pu": book.last_update_id,
                     "b": _level_changes(book.bids, target["bids"]),
                     "a": _level_changes(book.asks, target["asks"])}

@@ -138,3 +138,12 @@ def test_old_and_new_records_are_read_and_a_bad_snapshot_is_named(tmp_path: Path
     path.write_text('{"recv_ms": 1, "snapshot": "BTCUSDT", "data": {"bids": []}}\n')
     with pytest.raises(ValueError, match=r"bad.jsonl:1: .*lastUpdateId"):
         list(read_recording(path))
+
+
+def test_event_times_never_go_back_across_the_seams() -> None:
+    last_e: dict[str, int] = {}
+    for _loop, record in loops_of(RecordingSource(REAL, loops=3)):
+        key = record["stream"]
+        if "E" in record["data"]:
+            assert record["data"]["E"] >= last_e.get(key, 0), key
+            last_e[key] = record["data"]["E"]
