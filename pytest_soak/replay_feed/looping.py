@@ -6,8 +6,10 @@ recording with, per loop and per symbol (docs/data-sources.md, "Looping a record
 - times: recv_ms, E and T + k x P, P = the recording's span (last recv_ms - first) + 100 ms;
 - aggTrade: a + k x (last a - first a + 1), f and l + k x (last l - first f + 1), so the
   aggregate ids stay contiguous across the seam;
-- depth ids: U, u, pu (and bookTicker's u, the same book's id) + k x D, D = last u - pu0 + 1,
-  where pu0 is the pu of the loop's first diff (below);
+- depth ids: U, u, pu (and bookTicker's u, the same book's id) + k x D, D = the highest book
+  id (depth u or bookTicker u) - pu0 + 1, where pu0 is the pu of the loop's first diff
+  (below); a later loop drops the bookTickers with u <= pu0 (book states before its start),
+  so their u, too, only grows;
 - at the start of every loop after the first, one bridging diff per symbol: pu = the last u
   served, U = u = pu0 + k x D, E/T the last diff's, its levels the difference between the
   book as served and the book the loop starts from (the recording's first snapshot; with
@@ -34,7 +36,8 @@ class SymbolShape:
     """What the shifts of one symbol need, gathered in one pass over the recording."""
     first_snapshot: dict | None = None
     pu0: int | None = None           # pu of the first diff a loop replays
-    last_u: int | None = None
+    last_u: int | None = None        # the last depth u
+    last_book_id: int | None = None  # the highest book id, depth u or bookTicker u
     first_a: int | None = None
     last_a: int | None = None
     first_f: int | None = None
@@ -42,7 +45,9 @@ class SymbolShape:
 
     @property
     def depth_period(self) -> int:
-        return 0 if self.last_u is None or self.pu0 is None else self.last_u - self.pu0 + 1
+        if self.last_u is None or self.pu0 is None:
+            return 0
+        return self.last_book_id - self.pu0 + 1
 
     @property
     def agg_period(self) -> int:
@@ -77,6 +82,8 @@ class RecordingShape:
             return
         symbol = record["stream"].split("@", 1)[0].upper()
         shape = self.symbols.setdefault(symbol, SymbolShape())
+        if isinstance(data.get("u"), int) and data.get("e") in ("depthUpdate", "bookTicker"):
+            shape.last_book_id = max(shape.last_book_id or data["u"], data["u"])
         if data.get("e") == "depthUpdate":
             shape.last_u = data["u"]
         elif data.get("e") == "aggTrade":
@@ -145,6 +152,8 @@ class Looper:
             data["f"] += k * shape.trade_period
             data["l"] += k * shape.trade_period
         elif kind == "bookTicker" and isinstance(data.get("u"), int):
+            if k > 0 and shape.pu0 is not None and data["u"] <= shape.pu0:
+                return None                       # a book state before the loop's start
             data["u"] += k * shape.depth_period
         for key in ("E", "T"):
             if isinstance(data.get(key), int):

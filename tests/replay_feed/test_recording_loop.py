@@ -30,6 +30,7 @@ def test_every_loop_continues_the_previous_one(path: Path) -> None:
     source = RecordingSource(path, loops=3)
     last_u: dict[str, int] = {}
     last_a: dict[str, int] = {}
+    last_book: dict[str, int] = {}
     last_recv = 0
     seams = collections.Counter()
     for loop, record in loops_of(source):
@@ -46,6 +47,9 @@ def test_every_loop_continues_the_previous_one(path: Path) -> None:
             if symbol in last_a:
                 assert data["a"] == last_a[symbol] + 1, (loop, symbol)
             last_a[symbol] = data["a"]
+        else:                                         # bookTicker: its book id only grows
+            assert data["u"] > last_book.get(symbol, 0), (loop, symbol)
+            last_book[symbol] = data["u"]
     assert sorted(seams) == [0, 1, 2]
     assert source.describe()["loops"] == 3
 
