@@ -79,7 +79,7 @@ def _synced_client(source: RecordingSource) -> tuple[BookSync, list]:
             loop_seen = loop
         if record["stream"] == "btcusdt@depth@100ms":
             client.on_diff(record["data"], None)
-            if client.needs_snapshot and client._snapshot is None:
+            if client.needs_snapshot:
                 client.on_snapshot(snapshot)
     ends.append((dict(client.bids), dict(client.asks)))
     return client, ends
