@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
 from pytest_soak.history import History, now_ms
 from pytest_soak.market_clock import MarketClock
+from pytest_soak.market_source import budget_per_market_s, market_line, missing_symbols
 from pytest_soak.observations import build_observations
 from pytest_soak.observer import Observer
 from pytest_soak.pipeline_spec import PipelineSpec, base_values, load_pipeline_spec
@@ -34,7 +36,7 @@ from pytest_soak.procs import RUN_MARKER, kill_tree, popen_logged, send_stop, sw
 from pytest_soak.progress import Progress, ProgressSnapshot, Rates
 from pytest_soak.ready_watch import ReadyWatch
 from pytest_soak.resources import ProcessTree
-from pytest_soak.settings import SoakSettings
+from pytest_soak.settings import SoakSettings, SoakUsageError
 from pytest_soak.sidecars import FeedSidecar, StoreSidecar
 from pytest_soak.termination import interrupt_reason, sigterm_as_interrupt
 from pytest_soak_evidence.atomic import write_json_atomic
@@ -89,11 +91,13 @@ class SoakSession:
         self.run_id = new_run_id(sink, settings.worker_id)
         self.run_dir = (settings.run_dir / self.run_id).resolve()
         self.harness_dir = self.run_dir / "harness"
+        self.feed: FeedSidecar | None = None
+        self._budget: float | None = None
+        self._check_recording()                  # a usage error leaves no run folder behind
         self.harness_dir.mkdir(parents=True, exist_ok=True)
         self.history = History(self.run_dir)
         self.clock = MarketClock(settings.speed)
         self.guard = harness_record.guard()      # sweeps what dead harnesses left, once
-        self.feed: FeedSidecar | None = None
         self.store = StoreSidecar(settings.timeseries, self.harness_dir / "store",
                                   settings.timeseries_url, guard=self.guard)
         self.proc = None
@@ -151,14 +155,37 @@ class SoakSession:
         if self.settings.feed == "replay":
             symbols = self._symbols()
             self.feed = FeedSidecar(self.run_dir, self.settings.speed, self.schedule.seed,
-                                    symbols, live=not self.settings.replay, guard=self.guard)
+                                    symbols, live=not self.settings.replay, guard=self.guard,
+                                    recording=self.settings.recording)
             self.feed.start()
             self.clock.feed = self.feed
             self.feed.on_control = self.clock.invalidate
             self.history.record("feed_started", None, **self.feed.info)
+            if self.settings.recording is not None:       # say what fills the soak's minutes
+                self._say(market_line(self.feed.state().get("source") or {},
+                                      self.settings.minutes))
         self.store.start()
         self.history.record("store_started", None, type=self.settings.timeseries,
                             url=self.store.url)
+
+    def _check_recording(self) -> None:
+        if self.settings.recording is None or self.settings.feed != "replay":
+            return
+        missing = missing_symbols(self.settings.recording, self._symbols())
+        if missing:
+            raise SoakUsageError(f"--soak-recording {self.settings.recording}: no stream of "
+                                 f"{', '.join(missing)}, which the pipeline's config "
+                                 "subscribes (run.symbols)")
+
+    def _market_budget(self) -> float:
+        if self._budget is None:               # a recording is scanned once per run
+            self._budget = budget_per_market_s(self.settings.recording)
+        return self._budget
+
+    def _say(self, line: str) -> None:
+        stream = self._progress_stream or sys.__stdout__ or sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
 
     def _symbols(self) -> list[str]:
         base = self.spec.render_config(self._values(dry=True)) or {}
@@ -175,6 +202,7 @@ class SoakSession:
                 "health_port": "0", "mode": s.mode, "speed": s.speed,
                 "replay_flag": "1" if s.replay else "0", "replay_mode_bool": s.replay,
                 "report_tz": s.report_tz,
+                "market_budget_per_s": s.speed * self._market_budget(),
                 "timeseries_type": s.timeseries,
                 "timeseries_url": None if dry else self.store.url,
                 "feed_ws_url": None if dry or feed is None else feed.ws_url,

@@ -120,6 +120,8 @@ RUN_OPTIONS = (
     Option("soak_seed", _seed, None, "seed of the fault schedule's random elements; 'last' "
            "reuses the previous run's seed"),
     Option("soak_feed", str, "replay", "replay (local replay feed) or exchange", FEEDS),
+    Option("soak_recording", str, None, "replay this recording (.jsonl or .jsonl.gz, the replay "
+           "feed's format) as the market instead of the generator, looped to the soak's length"),
     Option("soak_timeseries", str, "prometheus", "time-series store the pipeline exports to",
            STORES),
     Option("soak_timeseries_url", str, None,
@@ -166,6 +168,7 @@ class SoakSettings:
     startup_timeout_s: float
     stop_timeout_s: float
     report_tz: str
+    recording: Path | None = None         # None: the seeded generator is the market
     worker_id: str | None = None
     # only the thresholds set by option/ini; the checks fill in the rest from Thresholds
     thresholds: dict[str, Any] = field(default_factory=dict)
@@ -228,6 +231,7 @@ class SoakSettings:
             startup_timeout_s=parsed["soak_startup_timeout_s"],
             stop_timeout_s=parsed["soak_stop_timeout_s"],
             report_tz=_zone(parsed["soak_report_tz"]),
+            recording=_recording(parsed["soak_recording"], parsed["soak_feed"], root),
             worker_id=worker_id, thresholds=thresholds,
         )
 
@@ -245,6 +249,19 @@ def _parse(opt: Option, raw: Any) -> Any:
         raise SoakUsageError(f"{opt.flag} / {opt.name} = {value!r}: choose one of "
                              f"{', '.join(opt.choices)}")
     return value
+
+
+def _recording(text: str | None, feed: str, root: Path) -> Path | None:
+    if not text:
+        return None
+    if feed != "replay":
+        raise SoakUsageError(f"--soak-recording / soak_recording = {text!r}: a recording is "
+                             "replayed by the replay feed; it needs --soak-feed replay")
+    path = _abs(text, root)
+    if not path.is_file():
+        raise SoakUsageError(f"--soak-recording / soak_recording = {text!r}: no such file "
+                             f"({path})")
+    return path
 
 
 def _zone(name: str) -> str:

@@ -36,8 +36,9 @@ class FeedSidecar:
 
     def __init__(self, workdir: Path, speed: float, seed: int, symbols: list[str],
                  live: bool, start_on: str = "subscribe",
-                 guard: HarnessGuard | None = None) -> None:
+                 guard: HarnessGuard | None = None, recording: Path | None = None) -> None:
         self.workdir = workdir
+        self.recording = recording        # None: the seeded generator is the market
         self.guard = guard
         self.start_on = start_on          # the feed's clock starts at the first subscription
         self.speed, self.seed, self.symbols, self.live = speed, seed, symbols, live
@@ -49,10 +50,14 @@ class FeedSidecar:
         self.on_control = None
         self.final_stats: dict[str, Any] | None = None
         self.stats_error: str | None = None
+        self.source: dict[str, Any] | None = None     # the feed's account of its market
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "pytest_soak.replay_feed", "--generate", str(self.seed),
-                "--symbols", str(len(self.symbols)), "--speed", f"{self.speed:g}",
+        # a recording loops to the soak's length, each loop continuing the last (looping.py)
+        market = (["--recording", str(self.recording), "--loop"] if self.recording else
+                  ["--generate", str(self.seed), "--symbols", str(len(self.symbols))])
+        return [sys.executable, "-m", "pytest_soak.replay_feed", *market,
+                "--speed", f"{self.speed:g}",
                 "--host", "127.0.0.1", "--start-on", self.start_on,
                 "--stop-file", str(self.stop_file)]
 
@@ -113,6 +118,7 @@ class FeedSidecar:
             resp = self.http.get(f"{self.control_url}/control/stats", timeout=10)
             resp.raise_for_status()
             self.final_stats = resp.json()
+            self.source = self.state(timeout_s=10).get("source")
         except (requests.RequestException, ValueError) as exc:
             self.stats_error = f"{type(exc).__name__}: {exc}"
 
@@ -131,7 +137,16 @@ class FeedSidecar:
     def summary(self) -> dict[str, Any]:
         return {"ws_url": self.ws_url, "rest_url": self.rest_url,
                 "control_url": self.control_url, "stats": self.final_stats,
-                "stats_error": self.stats_error}
+                "stats_error": self.stats_error, "source": self.source or self._planned_source()}
+
+    def _planned_source(self) -> dict[str, Any]:
+        """What the market was meant to be, when the feed could not be asked at the end."""
+        if self.recording is None:
+            return {"kind": "generator", "file": None, "snapshots": False, "loops": None,
+                    "length_s": None, "note": "the seeded generator"}
+        return {"kind": "recording", "file": str(self.recording), "snapshots": None,
+                "loops": None, "length_s": None,
+                "note": "the feed's state was not read at the end (stats_error says why)"}
 
 
 class StoreSidecar:

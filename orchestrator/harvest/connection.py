@@ -4,8 +4,10 @@
   reset once a connection has delivered data);
 - answers the server's pings (the websockets library does) and sends its own keepalive pings;
 - reconnects pre-emptively after `max_connection_age_s` (exchanges cut at 24 h);
-- watchdog: a sub-stream silent for `substream_silence_s` while the connection still flows is
-  reported (`on_event("substream_silent", stream)`) and resubscribed; a connection silent for
+- watchdog: a sub-stream silent for longer than its own limit while the connection still flows
+  is reported (`on_event("substream_silent", stream)`) and resubscribed; the limit follows the
+  stream's observed pace (silence.py: k x its typical gap, at least
+  `substream_silence_floor_s`, at most `substream_silence_s`). A connection silent for
   `connection_silence_s` is closed and reopened. A stream's silence counts only while its
   connection flows: a gap in the whole connection (an exchange outage, this process starved of
   CPU) is no stream's fault, so the streams that resume a moment after the first one are not
@@ -25,9 +27,12 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from orchestrator.harvest.silence import StreamPace
+
 EventCallback = Callable[[str, dict], None]
 WATCHDOG_TICK_S = 0.5
-# nothing on the whole connection for longer than silence / this: a connection-wide gap
+# nothing on the whole connection for longer than the shortest silence limit / this: a
+# connection-wide gap
 CONNECTION_GAP_FRACTION = 4
 
 
@@ -47,6 +52,7 @@ class ResilientConnection:
         self.last_seen: dict[str, float] = {}     # stream -> monotonic time (the reader sets it)
         self.last_any = 0.0
         self.opened_at = 0.0
+        self.pace: dict[str, StreamPace] = {stream: StreamPace() for stream in streams}
         self._ids = itertools.count(1)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -99,10 +105,28 @@ class ResilientConnection:
     def note_arrival(self, now: float) -> None:
         """A frame arrived (the reader calls this before handling it)."""
         gap = now - self.last_any
-        if gap > self.s["substream_silence_s"] / CONNECTION_GAP_FRACTION:
+        if gap > self._connection_gap_s():
             for stream in self.last_seen:        # the whole connection paused: excuse the gap
                 self.last_seen[stream] = min(now, self.last_seen[stream] + gap)
         self.last_any = now
+
+    def note_stream(self, stream: str, now: float) -> None:
+        """A frame of `stream` arrived (after note_arrival): its silence ends, its pace grows."""
+        self.last_seen[stream] = now
+        self.pace.setdefault(stream, StreamPace()).observe(now, self.s["substream_silence_s"])
+
+    def _connection_gap_s(self) -> float:
+        shortest = min(self.s["substream_silence_s"], self.s["substream_silence_floor_s"])
+        return shortest / CONNECTION_GAP_FRACTION
+
+    def silence_limit(self, stream: str) -> float:
+        """Seconds of silence after which `stream` is flagged (silence.py)."""
+        pace = self.pace.get(stream)
+        bound = self.s["substream_silence_s"]
+        if pace is None:
+            return bound
+        return pace.limit(bound, self.s["substream_silence_floor_s"],
+                          self.s["substream_silence_factor"])
 
     async def _close_on_stop(self, ws: ClientConnection, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -122,19 +146,20 @@ class ResilientConnection:
                 self.on_event("substream_silent", {"connection": self.name, "stream": stream,
                                                    "silent_s": round(silent_s, 1)})
                 self.last_seen[stream] = now
+                self.pace.setdefault(stream, StreamPace()).restart()
                 await self.resubscribe(ws, stream)
 
     def silent_streams(self, now: float) -> list[tuple[str, float]]:
         """(stream, seconds) of each sub-stream silent too long while its connection flows."""
-        silence = self.s["substream_silence_s"]
         # The connection flows only if something arrived within the gap that note_arrival
-        # excuses; a looser test (anything within `silence`) blamed the stream whose last frame
-        # fell a few ms before its neighbour's when the whole connection paused.
-        if now - self.last_any > silence / CONNECTION_GAP_FRACTION:
+        # excuses; a looser test (anything within the silence limit) blamed the stream whose
+        # last frame fell a few ms before its neighbour's when the whole connection paused.
+        if now - self.last_any > self._connection_gap_s():
             return []
         silent = ((stream, now - self.last_seen.get(stream, now))
                   for stream in sorted(self.subscribed))
-        return [(stream, seconds) for stream, seconds in silent if seconds > silence]
+        return [(stream, seconds) for stream, seconds in silent
+                if seconds > self.silence_limit(stream)]
 
     async def resubscribe(self, ws: ClientConnection, stream: str) -> None:
         for method in ("UNSUBSCRIBE", "SUBSCRIBE"):

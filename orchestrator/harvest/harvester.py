@@ -182,7 +182,7 @@ class Harvester:
             if "error" in data:
                 self._log_once("method_error", "the exchange refused a method: %s", data)
             return
-        conn.last_seen[stream] = time.monotonic()
+        conn.note_stream(stream, time.monotonic())
         self._events_in_pending += 1                 # counted in 100 ms batches: hot path
         if now_ms - self._events_in_flushed_ms >= 100:
             self._flush_events_in(now_ms)
@@ -234,6 +234,8 @@ class Harvester:
                         fetch_depth_snapshot, feed["rest_base_url"], book.symbol,
                         feed["depth_snapshot_limit"], feed["rest_timeout_s"])
                     now_ms = _now_ms()
+                    if self.recorder is not None:     # a replay's book is right from its start
+                        self.recorder.write_snapshot(now_ms, book.symbol, snapshot)
                     for item in book.on_snapshot(snapshot):
                         self._enqueue(item, now_ms)
                 except Exception as exc:          # noqa: BLE001 - a bad snapshot is retried

@@ -1,8 +1,14 @@
-"""Optional raw-frame recording in the replay feed's recording format (gzip JSON lines)."""
+"""Optional raw-frame recording in the replay feed's recording format (gzip JSON lines).
+
+Every valid frame is a `{"recv_ms", "stream", "data"}` line; every REST depth snapshot the stage
+took is a `{"recv_ms", "snapshot": SYMBOL, "data": <the /fapi/v1/depth body>}` line, so the
+replay feed can serve the very snapshots the live run synced its books with.
+"""
 
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 import time
 from pathlib import Path
@@ -21,6 +27,10 @@ class FrameRecorder:
         with self._lock:
             if not self._fh.closed:
                 self._fh.write(line.encode("utf-8") + b"\n")
+
+    def write_snapshot(self, recv_ms: int, symbol: str, body: dict) -> None:
+        self.write(json.dumps({"recv_ms": recv_ms, "snapshot": symbol, "data": body},
+                              separators=(",", ":")))
 
     def flush(self) -> None:
         with self._lock:

@@ -74,11 +74,17 @@ def _rule_cycle(run: RunEvidence, rule: str, alerts: list[dict], timing: Timing 
                 why_not: str, t: Thresholds) -> ItemResult:
     windows = [w for w in run.windows() if rule in (w.fault.get("expects") or {}).get(
         "alerts", [])]
+    # a fault that expects the rule but failed (a regime on a recording) says why
+    why = sorted({f["error"] for f in run.faults if f.get("error") and rule in (
+        f.get("expects") or {}).get("alerts", [])})
+    because = f": {'; '.join(why)}" if why else ""
     if not windows:
-        return unknown(rule, f"no fault in the schedule induces {rule}", evidence=EVIDENCE)
+        return unknown(rule, f"the fault inducing {rule} was not applied{because}" if why else
+                       f"no fault in the schedule induces {rule}", evidence=EVIDENCE)
     unproven = [w.fault["id"] for w in windows if not w.fault.get("effect_confirmed")]
     if unproven:
-        return unknown(rule, f"effect of fault(s) {unproven} never confirmed", evidence=EVIDENCE)
+        return unknown(rule, f"effect of fault(s) {unproven} never confirmed" + because,
+                       evidence=EVIDENCE)
     if timing is None or timing.of(rule) is None:
         return unknown(rule, why_not or f"{PIPELINE_CONFIG} declares no hold/resolve minutes "
                        f"for {rule}", evidence=EVIDENCE)

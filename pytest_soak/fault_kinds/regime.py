@@ -3,6 +3,8 @@
 Proof: the feed's state shows the regime. What it expects depends on the regime: a choppy
 market gates most signals low_consistency, a quiet one collapses the strong ratio; each may
 also move the other ratio rule (a regime changes the whole signal mix), which it tolerates.
+Only the generator has regimes: on a recording (--soak-recording) the fault is not applied and
+never confirmed, so the item expecting its alert is `unknown` with ON_RECORDING as its reason.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pytest_soak.fault_kinds.base import Expects, FeedFault, Param, Tolerates
 
 # regime -> the alert rule it provokes
 RULE_OF_REGIME = {"choppy": "low_consistency", "quiet": "strong_ratio_collapse"}
+ON_RECORDING = "regime needs the generator: the market is a recording"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,11 @@ class Regime(FeedFault):
         rule = RULE_OF_REGIME.get(params.get("regime", ""))
         others = tuple(r for r in RULE_OF_REGIME.values() if r != rule)
         return replace(self.tolerates, alerts=others)
+
+    def start(self, f: Any, ctx: Any) -> dict[str, Any]:
+        if ctx.feed is not None and getattr(ctx.feed, "recording", None) is not None:
+            raise RuntimeError(ON_RECORDING)
+        return super().start(f, ctx)
 
     def proof_from(self, f: Any, answer: dict, feed_state: dict) -> dict | None:
         regimes = feed_state.get("regimes") or {}

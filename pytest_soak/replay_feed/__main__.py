@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--recording", type=Path, help="a recording (.jsonl or .jsonl.gz)")
     src.add_argument("--generate", type=int, metavar="SEED", help="synthesize from the generator")
+    p.add_argument("--loop", action="store_true",
+                   help="replay the recording endlessly, each loop continuing the previous one "
+                        "(ids and times shifted forward: docs/data-sources.md)")
     p.add_argument("--symbols", type=int, default=DEFAULTS["symbols"],
                    help="generated symbols count")
     p.add_argument("--minutes", type=float, help="generated market minutes (default: endless)")
@@ -51,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parse_speed(args.speed)
     except ValueError as exc:
         p.error(str(exc))
+    if args.loop and args.recording is None:
+        p.error("--loop needs --recording FILE")
     if args.write and args.generate is None:
         p.error("--write needs --generate SEED")
     return args
@@ -67,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                       symbols=args.symbols, minutes=args.minutes, regime=args.regime,
                       schedule=args.schedule, speed=args.speed, host=args.host, port=args.port,
                       http_port=args.http_port, ping_interval_s=args.ping_interval_s,
-                      start_on=args.start_on, start_grace_s=args.start_grace_s).start()
+                      start_on=args.start_on, start_grace_s=args.start_grace_s,
+                      loop=args.loop).start()
     print(json.dumps(feed.urls), flush=True)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append("SIGTERM"))

@@ -48,7 +48,8 @@ class FeedEngine:
         self.clock = MarketClock(speed)
         self.start_on = start_on
         self.start_grace_s = start_grace_s
-        self.books = {spec.symbol: ServedBook() for spec in source.specs}
+        self.books = {spec.symbol: ServedBook(source.snapshots.get(spec.symbol))
+                      for spec in source.specs}
         self.clients: dict[int, Client] = {}
         self.subscribers: dict[str, set[Client]] = {}
         self.wanted: set[str] = set()     # max mode waits until these have a subscriber

@@ -46,12 +46,15 @@ class ReplayFeed:
                  schedule: str | None = None, speed: str | float | None = "1",
                  host: str = "127.0.0.1", port: int = 0, http_port: int = 0,
                  ping_interval_s: float = 180.0, ping_timeout_s: float = 600.0,
-                 start_on: str = "subscribe", start_grace_s: float = 2.0) -> None:
+                 start_on: str = "subscribe", start_grace_s: float = 2.0,
+                 loop: bool = False) -> None:
         if (recording is None) == (generate_seed is None):
             raise ValueError("give exactly one of recording=FILE or generate_seed=SEED")
         if start_on not in ("subscribe", "now", "control"):
             raise ValueError("start_on must be subscribe, now or control")
-        self.source = (RecordingSource(recording) if recording is not None else
+        # loop: replay the recording endlessly, each loop continuing the last (looping.py)
+        self.source = (RecordingSource(recording, None if loop else 1)
+                       if recording is not None else
                        GeneratorSource(generate_seed, symbols, regime, schedule, minutes))
         self.speed = parse_speed(speed)
         self.host, self.port, self.http_port = host, port, http_port

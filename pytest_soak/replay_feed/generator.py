@@ -25,6 +25,10 @@ from pytest_soak.replay_feed.recording import Record, write_recording
 EPOCH_MS = 1_767_225_600_000          # 2026-01-01T00:00:00Z: generated time starts here
 DEFAULT_SYMBOLS = 2                   # what the generator makes unless told otherwise
 DEFAULT_REGIME = "normal"
+# The handoff write budget the generated market needs, per market second: 2.6x its mean rate
+# (57 events/s normal, 71 choppy), so the normal flow never leans on a pipeline's queue
+# (docs/soak-design.md; the reference soak config's `{market_budget_per_s}`).
+HANDOFF_PER_MARKET_S = 150
 
 
 class MarketGenerator:

@@ -107,7 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.rest_failures_left > 0:
             faults.rest_failures_left -= 1
             return 503, {"code": -1001, "msg": "Internal error; unable to process your request."}
-        return 200, book.snapshot(limit, self.server.engine.market_ms())
+        engine = self.server.engine
+        return 200, book.snapshot(limit, engine.market_ms(), engine.id_offset.get(symbol, 0))
 
 
 def _symbol_info(spec: Any) -> dict:
@@ -133,7 +134,7 @@ def _state(server: FeedHttpServer) -> dict:
             "delivered": engine.delivered, "skipped": engine.skipped,
             "paused_all": engine.paused_all or not engine.resumed.is_set(),
             "paused_streams": sorted(engine.paused_streams),
-            "regimes": engine.source.regimes(),
+            "regimes": engine.source.regimes(), "source": engine.source.describe(),
             "connections": [{"id": c.id, "route": c.route, "combined": c.combined,
                              "streams": sorted(c.streams), "stalled": sorted(c.stalled),
                              "queued": c.queue.qsize()} for c in engine.clients.values()],

@@ -5,6 +5,15 @@
 `recv_ms` is when the event was (or, for generated data, would have been) received; `stream` is
 the combined-stream name; `data` is the payload exactly as the exchange sends it. The harvest
 stage writes the same format when it records, so a live capture replays as is.
+
+A second kind of record carries a REST depth snapshot the recorder took (the body of
+`GET /fapi/v1/depth` as the exchange answered, `lastUpdateId`, `bids`, `asks`, ...):
+
+    {"recv_ms": 1767225600456, "snapshot": "BTCUSDT", "data": {"lastUpdateId": ..., ...}}
+
+The feed serves them on its REST depth endpoint so a replayed book is right from its first
+event; a recording without them (the older format) is still read, and the feed then
+synthesises its book from the diffs it serves.
 """
 
 from __future__ import annotations
@@ -43,10 +52,22 @@ def read_recording(path: Path | str) -> Iterator[Record]:
 def _check(record: Any) -> None:
     if not isinstance(record, dict):
         raise TypeError("a record is a JSON object")
-    if not isinstance(record.get("recv_ms"), int) or not isinstance(record.get("stream"), str):
-        raise TypeError('a record needs integer "recv_ms" and string "stream"')
+    if not isinstance(record.get("recv_ms"), int):
+        raise TypeError('a record needs an integer "recv_ms"')
     if not isinstance(record.get("data"), dict):
         raise TypeError('a record needs an object "data"')
+    if "snapshot" in record:
+        if not isinstance(record["snapshot"], str) or not isinstance(
+                record["data"].get("lastUpdateId"), int):
+            raise TypeError('a snapshot record needs a string "snapshot" (the symbol) and '
+                            'integer data.lastUpdateId')
+    elif not isinstance(record.get("stream"), str):
+        raise TypeError('a record needs a string "stream" (or "snapshot")')
+
+
+def is_snapshot(record: Record) -> bool:
+    """A REST depth snapshot record (not an event to send on a stream)."""
+    return "snapshot" in record
 
 
 def write_recording(path: Path | str, records: Iterable[Record]) -> int:

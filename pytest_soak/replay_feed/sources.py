@@ -6,38 +6,54 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pytest_soak.replay_feed.generator import MarketGenerator, parse_schedule
+from pytest_soak.replay_feed.looping import Looper, RecordingShape, first_loop_diffs
 from pytest_soak.replay_feed.market import SymbolSpec, default_specs
-from pytest_soak.replay_feed.recording import Record, read_recording
+from pytest_soak.replay_feed.recording import Record, is_snapshot, read_recording
 
 KNOWN_SPECS = {spec.symbol: spec for spec in default_specs(2)}
 STREAM_KINDS = ("aggTrade", "depth@100ms", "bookTicker")
 
 
 class RecordingSource:
-    """Replays a file. Scans it once up front for its streams and symbols (exchangeInfo)."""
+    """Replays a file `loops` times (None: endlessly, each loop continuing the previous one,
+    looping.py). Scans it up front for its streams and symbols (exchangeInfo), its REST
+    snapshots (the served book) and what the loop shifts need."""
 
     can_switch_regime = False
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, loops: int | None = 1) -> None:
         self.path = Path(path)
         self.streams: set[str] = set()
         decimals: dict[str, int] = {}
-        self.first_ms: int | None = None
+        self.shape = RecordingShape()
         self.count = 0
         for record in read_recording(self.path):
             self.count += 1
-            if self.first_ms is None:
-                self.first_ms = record["recv_ms"]
-            self.streams.add(record["stream"])
-            _note_decimals(record["data"], decimals)
-        if self.first_ms is None:
-            raise ValueError(f"{self.path}: the recording is empty")
+            self.shape.observe(record)
+            if not is_snapshot(record):
+                self.streams.add(record["stream"])
+                _note_decimals(record["data"], decimals)
+        if not self.streams:
+            raise ValueError(f"{self.path}: the recording has no events")
+        self.shape.finish(first_loop_diffs(read_recording(self.path), self.shape))
+        self.first_ms = self.shape.first_ms
+        self.snapshots = self.shape.snapshots
         symbols = sorted({stream.split("@", 1)[0].upper() for stream in self.streams})
         self.specs = [KNOWN_SPECS.get(s) or SymbolSpec(s, 10.0 ** -decimals.get(s, 2), 0.001, 0.0)
                       for s in symbols]
+        self.looper = Looper(lambda: read_recording(self.path), self.shape, loops)
 
     def records(self) -> Iterator[Record]:
-        return read_recording(self.path)
+        return self.looper.records()
+
+    def describe(self) -> dict:
+        """What the feed's state says about its market (the harness's observations)."""
+        note = ("REST depth snapshots served from the recording" if self.snapshots else
+                "the recording has no REST depth snapshots: the feed synthesises its book "
+                "from the diffs it serves (a client's book holds only the levels they touch)")
+        return {"kind": "recording", "file": str(self.path), "snapshots": bool(self.snapshots),
+                "loops": self.looper.started, "length_s": self.shape.period_ms / 1000,
+                "note": note}
 
     def set_regime(self, regime: str, symbol: str | None = None) -> None:
         raise ValueError("regime switching needs a generated feed (--generate SEED), "
@@ -58,6 +74,7 @@ class GeneratorSource:
     """Synthesizes live from the seeded generator; the regime can be switched while it runs."""
 
     can_switch_regime = True
+    snapshots: dict[str, list[dict]] = {}      # the generator's book is the served one
 
     def __init__(self, seed: int, symbols: int, regime: str, schedule: str | None,
                  minutes: float | None) -> None:
@@ -80,3 +97,7 @@ class GeneratorSource:
 
     def regimes(self) -> dict[str, str]:
         return self.generator.regimes()
+
+    def describe(self) -> dict:
+        return {"kind": "generator", "file": None, "snapshots": False, "loops": None,
+                "length_s": None, "note": "the seeded generator"}

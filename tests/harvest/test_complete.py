@@ -51,3 +51,42 @@ def test_recorded_frames_replay_as_is(rig, tmp_path):
     assert {json.dumps(sorted(rec)) for rec in records} == {'["data", "recv_ms", "stream"]'}
     assert {rec["stream"].split("@", 1)[1] for rec in records} == {
         "aggTrade", "depth@100ms", "bookTicker"}
+
+
+def test_a_recording_carries_its_snapshots_and_replays_to_the_same_books(tmp_path):
+    """The recorder writes the REST snapshots harvest synced with; the feed replaying the
+    recording serves them, so the replayed books are the live ones, whole (issue 13)."""
+    from orchestrator.harvest.recorder import FrameRecorder
+    from pytest_soak.replay_feed import ReplayFeed
+    from tests.harvest.conftest import Rig
+
+    live_feed = ReplayFeed(generate_seed=5, speed=5).start()
+    try:
+        live = Rig(tmp_path / "live", live_feed, {}, {})
+        live.harvester.recorder = recorder = FrameRecorder(tmp_path / "recordings")
+        live.start()
+        wait_for(lambda: live.count("events_in") > 400, what="some traffic")
+        live.stop()
+        recorder.close()
+    finally:
+        live_feed.stop()
+    snapshots = [r for r in read_recording(recorder.path) if "snapshot" in r]
+    assert sorted(s["snapshot"] for s in snapshots) == ["BTCUSDT", "ETHUSDT"]
+    assert all(set(s) == {"recv_ms", "snapshot", "data"} and s["data"]["bids"]
+               for s in snapshots)
+
+    replay_feed = ReplayFeed(recording=recorder.path, speed="max").start()
+    try:
+        replay = Rig(tmp_path / "replay", replay_feed, {}, {}).start()
+        assert replay_feed.wait_finished(60)
+        wait_for(lambda: all(b.last_u == live.harvester.books[s].last_u
+                             for s, b in replay.harvester.books.items()), 30, "the last diff")
+        replay.stop()
+    finally:
+        replay_feed.stop()
+    assert replay.count("resync_count") == 0
+    for symbol, book in replay.harvester.books.items():
+        served = replay_feed.engine.books[symbol]
+        assert served.based                     # the recorded snapshot, not just the diffs
+        assert book.bids == live.harvester.books[symbol].bids == served.bids
+        assert book.asks == live.harvester.books[symbol].asks == served.asks

@@ -40,6 +40,18 @@ def test_stalled_substream_is_flagged_and_resubscribed(rig):
     assert r.count("reconnect_count") == 0                  # others kept flowing
 
 
+def test_a_stalled_busy_stream_is_flagged_by_its_pace_long_before_the_bound(rig):
+    """The bound is 30 s; btc's depth stream, 10 frames a market second at 5x, stalls: its pace
+    (gaps of ~20 ms, x 8, floored at 1.5 s) flags it after the floor, not the bound."""
+    r = rig(harvest={"substream_silence_s": 30.0, "substream_silence_floor_s": 1.5})
+    wait_for(lambda: r.count("events_in") > 600, what="a pace to learn")
+    fault = r.feed.control("stall", stream="btcusdt@depth@100ms")
+    wait_for(lambda: r.count("substream_timeout_detected") >= 1, 10, what="watchdog flag")
+    flagged = r.harvester.counter_sections()["substream_timeout_detected"]["timestamps_ms"][0]
+    assert 1400 <= flagged - fault["wall_ms"] < 4000
+    assert r.harvester.stream_timeouts() == {"btcusdt@depth@100ms": 1}
+
+
 @pytest.mark.parametrize("kind", ["non_json", "missing_field", "wrong_type", "unknown_stream",
                                   "binary"])
 def test_malformed_frames_are_counted_and_survived(rig, kind):

@@ -75,6 +75,9 @@ def test_a_frame_that_breaks_processing_is_counted_not_fatal(caplog):
     class Conn:
         last_seen: dict = {}
 
+        def note_stream(self, stream: str, now: float) -> None:
+            self.last_seen[stream] = now
+
     h = Harvester(HarvestSettings.from_config({"run": {"symbols": ["BTCUSDT"]}}), Sink(),
                   logging.getLogger("t"))
     h.books["BTCUSDT"].on_diff = None                  # processing will raise TypeError
@@ -103,6 +106,9 @@ def test_out_of_order_aggtrade_ids_are_counted_and_not_forwarded():
 
     class Conn:
         last_seen: dict = {}
+
+        def note_stream(self, stream: str, now: float) -> None:
+            self.last_seen[stream] = now
 
     h = Harvester(HarvestSettings.from_config({"run": {"symbols": ["BTCUSDT"]}}), Sink(),
                   logging.getLogger("t"))

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from pytest_soak.market_clock import MarketClock
+from pytest_soak.market_source import budget_per_market_s
 from pytest_soak.pipeline_spec import load_pipeline_spec, render_tree
 from pytest_soak.settings import SoakUsageError
 from pytest_soak.sidecars import FeedSidecar
@@ -48,7 +49,8 @@ def test_the_reference_spec_renders_typed_values_and_names_bad_placeholders(tmp_
               "sink": "dual", "minutes": "60", "pipeline_minutes": "62", "health_port": "0",
               "mode": "replay", "speed": 30.0, "replay_flag": "1", "replay_mode_bool": True,
               "timeseries_type": "none", "timeseries_url": None, "feed_ws_url": "ws://f",
-              "feed_rest_url": "http://f", "feed_control_url": "http://f"}
+              "feed_rest_url": "http://f", "feed_control_url": "http://f",
+              "market_budget_per_s": 30.0 * budget_per_market_s(None)}
     command = spec.render_command(values)
     assert command[:3] == ["py", "-m", "orchestrator.run"] and "62" in command
     config = spec.render_config(values)
@@ -56,7 +58,8 @@ def test_the_reference_spec_renders_typed_values_and_names_bad_placeholders(tmp_
     assert config["timeseries"]["url"] == ""           # no store: the base value stays
     assert config["feed"]["ws_base_url"] == "ws://f"
     assert config["supervisor"]["shutdown_order"] == ["report", "broker", "signal", "harvest"]
-    # market-time figures in wall terms at 30x: a rate scaled up, a duration scaled down
+    # market-time figures in wall terms at 30x: a rate scaled up, a duration scaled down; the
+    # handoff budget is the generated market's (150 per market second)
     assert config["harvest"]["handoff_write_budget_per_s"] == pytest.approx(30.0 * 150)
     assert config["harvest"]["substream_silence_s"] == pytest.approx(60 / 30.0)
     assert config["timeseries"]["backoff_max_s"] == pytest.approx(15 / 30.0)

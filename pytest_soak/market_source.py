@@ -1,0 +1,75 @@
+"""The soak's market as the harness plans around it: the seeded generator or a recording.
+
+`{market_budget_per_s}` (a pipeline spec placeholder) is the handoff write budget the market
+needs, in events per wall second: speed x HANDOFF_PER_MARKET_S for the generator (its measured
+rates, pytest_soak/replay_feed/generator.py), and for a recording speed x the larger of
+HEADROOM x its mean event rate and its busiest second (the same 2.6x headroom over the mean
+the generator's figure has), so a real market's flow never leans on the queue either.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pytest_soak.replay_feed.generator import HANDOFF_PER_MARKET_S
+from pytest_soak.replay_feed.recording import is_snapshot, read_recording
+
+HEADROOM = 2.6
+
+
+@dataclass(frozen=True)
+class RecordingFacts:
+    mean_per_s: float             # events per market second over its span
+    busiest_s: int                # events in its busiest second
+    symbols: frozenset[str]
+
+
+@lru_cache(maxsize=4)
+def scan_recording(path: Path) -> RecordingFacts:
+    """One pass over a recording (cached: the budget and the symbol check share it)."""
+    per_s: Counter[int] = Counter()
+    symbols: set[str] = set()
+    for record in read_recording(path):
+        if not is_snapshot(record):
+            per_s[record["recv_ms"] // 1000] += 1
+            symbols.add(record["stream"].split("@", 1)[0].upper())
+    if not per_s:
+        raise ValueError(f"{path}: the recording has no events")
+    span_s = max(1, max(per_s) - min(per_s) + 1)
+    return RecordingFacts(sum(per_s.values()) / span_s, max(per_s.values()), frozenset(symbols))
+
+
+def recording_rates(path: Path) -> tuple[float, int]:
+    """(mean events per market second, events in its busiest second) of a recording."""
+    facts = scan_recording(path)
+    return facts.mean_per_s, facts.busiest_s
+
+
+def budget_per_market_s(recording: Path | None) -> float:
+    if recording is None:
+        return float(HANDOFF_PER_MARKET_S)
+    mean, busiest = recording_rates(recording)
+    return float(math.ceil(max(HEADROOM * mean, busiest)))
+
+
+def missing_symbols(recording: Path, symbols: list[str]) -> list[str]:
+    """The pipeline's symbols the recording has no stream of (its streams would stay silent)."""
+    return sorted(set(s.upper() for s in symbols) - scan_recording(recording).symbols)
+
+
+def market_line(source: dict[str, Any], minutes: float) -> str:
+    """One line for the terminal: what the market is, and how a recording fills the soak."""
+    if source.get("kind") != "recording":
+        return "soak market: the seeded generator"
+    length = source.get("length_s") or 0.0
+    loops = math.ceil(minutes * 60 / length) if length else None
+    snapshots = ("its REST depth snapshots served" if source.get("snapshots") else
+                 "no REST depth snapshots: the feed synthesises its book")
+    return (f"soak market: recording {source.get('file')} ({length:g} market s, {snapshots}); "
+            f"{minutes:g} market min = about {loops} loops, each continuing the last "
+            "(ids and times shifted forward, docs/data-sources.md)")
