@@ -5,6 +5,7 @@ another team's pipeline honouring the contract (docs/soak.md) is soaked by point
 --soak-config at its own YAML. Keys:
 
     name: text
+    extends: PATH                   # another spec this one changes (relative to this file)
     level: 0 | 1 | 2                # the contract level it provides (pytest_soak/contract.py)
     claims: [D1, D2, ...] | all     # the DoD items it claims (needed with `level`); the rest
                                     # are not_claimed. Without `level`: level 2, claims all
@@ -160,9 +161,10 @@ def _field_default(name: str) -> Any:
                 and f.default is not MISSING)
 
 
-def load_pipeline_spec(path: Path | None) -> PipelineSpec:
-    if path is None:
-        raise SoakUsageError(NO_PIPELINE)
+def _read_spec(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """The spec file as a mapping, with the spec it `extends` (a path relative to it) merged
+    under it: mappings deep-merged, any other value replaced; the base's relative paths
+    (`cwd`, `base_config`) made absolute first, so they keep meaning what they meant there."""
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -171,6 +173,23 @@ def load_pipeline_spec(path: Path | None) -> PipelineSpec:
         raise SoakUsageError(f"--soak-config {path}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise SoakUsageError(f"--soak-config {path}: must be a mapping")
+    parent = doc.pop("extends", None)
+    if parent is None:
+        return doc
+    base_path = _resolve(str(parent), Path(path).resolve().parent)
+    if base_path in seen:
+        raise SoakUsageError(f"--soak-config {path}: extends {parent} in a loop")
+    base = _read_spec(base_path, (*seen, base_path))
+    for key in ("cwd", "base_config"):
+        if isinstance(base.get(key), str):
+            base[key] = str(_resolve(base[key], base_path.parent))
+    return deep_merge(base, doc)
+
+
+def load_pipeline_spec(path: Path | None) -> PipelineSpec:
+    if path is None:
+        raise SoakUsageError(NO_PIPELINE)
+    doc = _read_spec(Path(path))
     unknown = set(doc) - known_keys()
     if unknown:
         raise SoakUsageError(f"--soak-config {path}: unknown key(s) {sorted(unknown)}")

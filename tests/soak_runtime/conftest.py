@@ -7,6 +7,16 @@ from pathlib import Path
 
 import pytest
 
+REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "soak" / "reference_pipeline.yaml"
+# a project of pytester's names the pipeline it soaks, as this checkout's pyproject does
+REFERENCE_INI = f"soak_config = {REFERENCE.as_posix()}\n"
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini("[pytest]\n" + REFERENCE_INI)
+    return pytester
+
 
 @pytest.fixture
 def write_schedule(tmp_path: Path):  # noqa: ANN201

@@ -8,6 +8,7 @@ import pytest
 
 from pytest_soak.settings import OPTIONS, RUN_OPTIONS, SoakSettings, SoakUsageError
 from pytest_soak_evidence.carried import CHECKOUT_ROOT as REPO_ROOT
+from tests.soak_runtime.conftest import REFERENCE_INI
 
 pytest_plugins = ["pytester"]
 
@@ -21,7 +22,7 @@ def test_probe(soak_settings):
 
 def run_probe(pytester: pytest.Pytester, *args: str, ini: str = "") -> pytest.RunResult:
     if ini:
-        pytester.makeini("[pytest]\n" + ini)
+        pytester.makeini("[pytest]\n" + REFERENCE_INI + ini)
     pytester.makepyfile(test_probe=PROBE)
     return pytester.runpytest("-s", "-p", "no:randomly", *args)
 
