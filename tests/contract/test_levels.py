@@ -155,3 +155,21 @@ def test_every_spec_in_the_repository_is_in_the_shipped_format() -> None:
     assert len(specs) >= 2
     for path in specs:
         load_pipeline_spec(path)
+
+
+def test_a_spec_extends_another_changing_only_what_differs(tmp_path) -> None:
+    base = _spec(tmp_path, cwd="..", base_config=None)
+    sub = tmp_path / "deeper" / "variant.yaml"
+    sub.parent.mkdir()
+    sub.write_text("extends: ../spec.yaml\nname: variant\nclaims: [D1, D9]\n"
+                   "health: {url_key: other}\n", encoding="utf-8")
+    spec = load_pipeline_spec(sub)
+    assert spec.name == "variant" and spec.contract.claims == ("D1", "D9")
+    assert spec.contract.level == 1 and spec.command == ["x"]
+    assert spec.health == {"discovery_file": "h.json", "url_key": "other"}   # deep-merged
+    assert spec.cwd == tmp_path.parent.resolve()          # the base's "..", from its folder
+    loop = tmp_path / "loop.yaml"
+    loop.write_text("extends: loop.yaml\n", encoding="utf-8")
+    with pytest.raises(SoakUsageError, match="extends loop.yaml in a loop"):
+        load_pipeline_spec(loop)
+    assert base.exists()
