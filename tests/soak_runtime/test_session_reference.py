@@ -16,6 +16,7 @@ from pytest_soak.procs import find_tagged
 from pytest_soak.session import SoakSession
 from pytest_soak.settings import SoakSettings
 from pytest_soak_evidence.schemas import violations
+from tests.soak_runtime.conftest import REFERENCE
 
 
 @pytest.mark.slow
@@ -24,7 +25,7 @@ def test_ctrl_c_during_a_real_soak_leaves_nothing_running(tmp_path: Path,
     settings = SoakSettings.from_values({
         "soak_minutes": "10", "soak_speed": "30", "soak_timeseries": "none",
         "soak_schedule": "none", "soak_run_dir": str(tmp_path / "runs"),
-        "soak_startup_timeout_s": "60"}, root=tmp_path)
+        "soak_startup_timeout_s": "60", "soak_config": str(REFERENCE)}, root=tmp_path)
     session = SoakSession(settings, "jsonl")
 
     def interrupt_once_running() -> None:
