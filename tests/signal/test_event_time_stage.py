@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,19 @@ def test_rows_after_a_resync_do_not_depend_on_where_the_diffs_resumed(market):
     assert rows_with_gap(ordered, 3, 3000) == rows_with_gap(ordered, 12, 3000)
     # the control: without the settle period they do
     assert rows_with_gap(ordered, 3, 0) != rows_with_gap(ordered, 12, 0)
+
+
+@pytest.mark.parametrize("key, value", [("reorder_lateness_ms", -1),
+                                        ("reorder_lateness_ms", "soon"),
+                                        ("reorder_max_events", 0),
+                                        ("depth_settle_ms", 1.5)])
+def test_bad_event_time_settings_exit_2_naming_the_key(tmp_path, key, value):
+    path = tmp_path / "config.yaml"
+    doc = yaml.safe_load((REPO / "config" / "defaults.yaml").read_text(encoding="utf-8"))
+    doc["signal"][key] = value
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "orchestrator.stage_main", "signal",
+                             "--config", str(path), "--run-dir", str(tmp_path / "r"),
+                             "--run-id", "t"], capture_output=True, text=True, timeout=30,
+                            cwd=REPO)
+    assert result.returncode == 2 and key in result.stderr
