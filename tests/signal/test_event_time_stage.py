@@ -22,7 +22,7 @@ from orchestrator.signal.stage import SignalStage
 from orchestrator.stage import StageContext
 from pytest_soak.replay_feed.generator import MarketGenerator
 from pytest_soak_evidence.sinks import read_jsonl_signals
-from tests.signal.test_reorder import interleave
+from tests.signal.market_events import interleave
 
 REPO = Path(__file__).resolve().parents[2]
 SIGNAL = {"reorder_lateness_ms": 400, "checkpoint_interval_ms": 0, "batch_max_records": 300}

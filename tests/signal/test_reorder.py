@@ -9,7 +9,7 @@ import random
 from orchestrator.handoff import HandoffReader, HandoffWriter
 from orchestrator.signal.reorder import ReorderBuffer
 from pytest_soak.replay_feed.generator import MarketGenerator
-from tests.signal.market_events import T0, agg_trade, book_ticker
+from tests.signal.market_events import T0, agg_trade, book_ticker, feed, interleave
 
 
 def depth(update_id: int, ts_ms: int, symbol: str = "BTCUSDT") -> dict:
@@ -21,14 +21,6 @@ def depth(update_id: int, ts_ms: int, symbol: str = "BTCUSDT") -> dict:
 def ident(record: dict) -> tuple:
     data = record["data"]
     return data["e"], data["s"], data["a" if data["e"] == "aggTrade" else "u"]
-
-
-def feed(buffer: ReorderBuffer, records: list[dict]) -> list[dict]:
-    out = []
-    for i, record in enumerate(records):
-        buffer.add((1, i), record)
-        out.extend(buffer.release())
-    return out + buffer.flush()
 
 
 def test_records_come_out_in_event_time_order_whatever_the_arrival_order():
@@ -129,20 +121,6 @@ def test_commit_position_is_the_oldest_held_record_and_a_new_reader_reads_it_aga
     assert again == records[2:]                    # the held ones (and what followed them)
     buffer.flush()
     assert buffer.commit_position(reader.position) == reader.position
-
-
-def interleave(records: list[dict], delays_ms: dict[str, int], seed: int) -> list[dict]:
-    """One arrival order of `records`: per connection (aggTrade on /market, the rest on
-    /public) its own delay and jitter, each connection's own order kept (as TCP keeps it)."""
-    rng = random.Random(seed)
-    last: dict[str, float] = {}
-    arrivals = []
-    for i, record in enumerate(records):
-        route = "market" if record["stream"].endswith("@aggTrade") else "public"
-        at = max(last.get(route, 0.0), record["recv_ms"] + delays_ms[route] + rng.random() * 40)
-        last[route] = at
-        arrivals.append((at, i, record))
-    return [record for _, _, record in sorted(arrivals)]
 
 
 def test_two_interleavings_within_the_lateness_give_one_order():
