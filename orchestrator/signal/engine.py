@@ -123,10 +123,12 @@ class SignalEngine:
             self.counters["depth_slow_resyncs"] += 1
             if self.counters["depth_slow_resyncs"] == 1:
                 log.warning("%s: the first depth diff after a break came more than "
-                            "depth_settle_ms (%d) after the last one before it: depth flow "
-                            "restarts at it, so it depends on when harvest resynced (further "
-                            "ones are only counted)", data["s"], self.cfg.depth_settle_ms)
-        elif status in ("break", "settling"):
+                            "depth_settle_ms (%d) after the last one before it (an outage or a "
+                            "slow resync): depth flow restarts at the next multiple of it, "
+                            "which may depend on when harvest resynced (further ones are only "
+                            "counted)", data["s"], self.cfg.depth_settle_ms)
+        if status in ("break", "settling") or (status == "slow_resync"
+                                                and self.cfg.depth_settle_ms > 0):
             self.counters["depth_settling_skipped"] += 1
 
     def _on_agg_trade(self, data: dict) -> dict | None:

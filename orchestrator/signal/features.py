@@ -103,13 +103,20 @@ class SymbolFeatures:
         """Apply one diff under the settle rule (docs/signals.md "Deterministic book start"):
         'applied', 'settling' (before the boundary: not counted), 'break' (the chain broke:
         the book is dropped and the boundary set) or 'slow_resync' (the first diff after the
-        break is already past the boundary: counted from here)."""
+        break is already past the boundary: the boundary moves to the next multiple of
+        depth_settle_ms of event time)."""
         status = "applied"
+        settle = self.cfg.depth_settle_ms
         if not chained and self.last_depth_ms is not None:
             self.depth = DepthFlow(self.cfg.depth_levels)    # its levels are stale now
-            self.depth_from_ms = max(self.depth_from_ms or 0,
-                                     self.last_depth_ms + self.cfg.depth_settle_ms)
-            status = "break" if ts_ms < self.depth_from_ms else "slow_resync"
+            self.depth_from_ms = max(self.depth_from_ms or 0, self.last_depth_ms + settle)
+            status = "break"
+            if ts_ms >= self.depth_from_ms:
+                # an outage (or a resync slower than the settle time): restart on the event-time
+                # grid of settle_ms after this diff, the same point for any resync moment in
+                # the same grid cell
+                status = "slow_resync"
+                self.depth_from_ms = (ts_ms // settle + 1) * settle if settle else ts_ms
         self.last_depth_u, self.last_depth_ms = update_id, ts_ms
         if self.depth_from_ms is None or ts_ms < self.depth_from_ms:
             return "settling" if status == "applied" else status

@@ -138,3 +138,18 @@ def test_bad_event_time_settings_exit_2_naming_the_key(tmp_path, key, value):
                              "--run-id", "t"], capture_output=True, text=True, timeout=30,
                             cwd=REPO)
     assert result.returncode == 2 and key in result.stderr
+
+
+def test_after_an_outage_depth_restarts_on_the_settle_grid_whenever_the_resync_came():
+    """The first diff after a long break (an outage) is already past last + settle: the flow
+    restarts at the next multiple of depth_settle_ms, the same for both resync moments."""
+    starts = []
+    for resumed_ms in (10_250, 10_900):
+        feats = SignalEngine(SignalConfig.from_section({"depth_settle_ms": 1000})).features("X")
+        feats.note_event(0)
+        assert feats.on_depth(1_000, 1, True, [["1", "1"]], []) == "applied"
+        assert feats.on_depth(resumed_ms, 50, False, [["1", "2"]], []) == "slow_resync"
+        assert feats.on_depth(10_990, 51, True, [["1", "3"]], []) == "settling"
+        assert feats.on_depth(11_000, 52, True, [["1", "4"]], []) == "applied"
+        starts.append((feats.depth_from_ms, feats.depth.to_state(), feats.passive.to_state()))
+    assert starts[0] == starts[1] and starts[0][0] == 11_000
