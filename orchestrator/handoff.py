@@ -21,6 +21,7 @@ from pytest_soak_evidence.atomic import write_json_atomic
 
 SEGMENT_SUFFIX = ".jsonl"
 READ_CHUNK = 1 << 20
+Position = tuple[int, int]                                 # (segment seq, byte offset)
 _encode = json.JSONEncoder(separators=(",", ":")).encode   # built once: dumps() per call is slower
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,12 @@ class HandoffReader:
         return self._seq, self._offset
 
     def read(self, max_records: int) -> list[dict]:
-        out: list[dict] = []
+        return [record for _, record in self.read_positioned(max_records)]
+
+    def read_positioned(self, max_records: int) -> list[tuple[Position, dict]]:
+        """Like read(), each record with the position it starts at: committing that position
+        (`commit(position)`) makes a restarted reader read the record again."""
+        out: list[tuple[Position, dict]] = []
         while len(out) < max_records:
             got = self._read_segment(max_records - len(out))
             out.extend(got)
@@ -189,25 +195,25 @@ class HandoffReader:
                     break
         return out
 
-    def _read_segment(self, limit: int) -> list[dict]:
+    def _read_segment(self, limit: int) -> list[tuple[Position, dict]]:
         data = self._read_bytes(self._seq, self._offset)
         if not data:
             return []
-        out: list[dict] = []
+        out: list[tuple[Position, dict]] = []
         pos = 0
         while len(out) < limit:
             end = data.find(b"\n", pos)
             if end < 0:
                 break
             line = data[pos:end]
-            pos = end + 1
+            start, pos = pos, end + 1
             try:
                 record = json.loads(line)
             except ValueError:
                 self.bad_lines += 1
                 log.warning("handoff %s: skipped a malformed line: %r", self.topic_dir, line[:200])
                 continue
-            out.append(record)
+            out.append(((self._seq, self._offset + start), record))
         self._offset += pos
         return out
 
@@ -238,7 +244,13 @@ class HandoffReader:
         self._seq, self._offset = newer[0], 0
         return True
 
-    def commit(self) -> None:
-        """Persist the position of everything read so far (atomic, durable)."""
-        write_json_atomic(self.offset_path, {"segment": self._seq, "offset": self._offset,
+    def commit(self, position: Position | None = None) -> None:
+        """Persist the position of everything read so far, or an earlier `position` (one
+        read_positioned gave: a consumer still holding records commits the first of them;
+        atomic, durable)."""
+        seq, offset = self.position if position is None else position
+        if (seq, offset) > self.position:
+            raise ValueError(f"commit position {(seq, offset)} is past the read position "
+                             f"{self.position}")
+        write_json_atomic(self.offset_path, {"segment": seq, "offset": offset,
                                              "consumer": self.consumer})

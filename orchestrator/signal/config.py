@@ -32,6 +32,9 @@ class SignalConfig:
     choppy_consistency: float
     batch_max_records: int
     checkpoint_interval_ms: int
+    reorder_lateness_ms: float
+    reorder_max_events: int
+    depth_settle_ms: int
 
     @classmethod
     def from_section(cls, section: dict[str, Any] | None) -> SignalConfig:

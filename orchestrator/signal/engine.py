@@ -24,12 +24,22 @@ from orchestrator.signal.gating import (
 )
 
 log = logging.getLogger(__name__)
-STATE_VERSION = 2             # bump whenever the checkpoint layout changes
+STATE_VERSION = 3             # bump whenever the checkpoint layout changes
 
 
 def row_id_for(symbol: str, agg_id: int) -> str:
     """Deterministic: one signal per aggTrade, so the trade's id names the row."""
     return f"{symbol}-{agg_id}"
+
+
+def _chained(data: dict, last_u: int | None) -> bool:
+    """Does this diff continue the chain? USDⓈ-M diffs carry `pu` (the previous diff's `u`);
+    a diff without it (the spot layout) continues when U = last u + 1."""
+    if last_u is None:
+        return True
+    if "pu" in data:
+        return int(data["pu"]) == last_u
+    return int(data["U"]) == last_u + 1
 
 
 class SignalEngine:
@@ -40,7 +50,8 @@ class SignalEngine:
         self._ids = AggTradeIds()
         self.counters: dict[str, int] = {
             "aggTrade": 0, "bookTicker": 0, "depthUpdate": 0, "other": 0,
-            "malformed": 0, "replayed_skipped": 0, "signals": 0}
+            "malformed": 0, "replayed_skipped": 0, "signals": 0,
+            "depth_breaks": 0, "depth_slow_resyncs": 0, "depth_settling_skipped": 0}
         self.gating_counts: dict[str, int] = dict.fromkeys(GATING_REASONS, 0)
         self.last_event_ms: int | None = None
         self.last_signal: dict[str, dict] = {}
@@ -90,6 +101,7 @@ class SignalEngine:
         feats.last_book_u = update_id
         self.counters["bookTicker"] += 1
         self._seen(ts_ms)
+        feats.note_event(ts_ms)
         feats.on_quote(quote)
 
     def _on_depth(self, data: dict) -> None:
@@ -102,10 +114,22 @@ class SignalEngine:
         if feats.last_depth_u is not None and update_id <= feats.last_depth_u:
             self.counters["replayed_skipped"] += 1
             return
-        feats.last_depth_u = update_id
         self.counters["depthUpdate"] += 1
         self._seen(ts_ms)
-        feats.on_depth(ts_ms, bids, asks)
+        status = feats.on_depth(ts_ms, update_id, _chained(data, feats.last_depth_u), bids, asks)
+        if status in ("break", "slow_resync"):
+            self.counters["depth_breaks"] += 1
+        if status == "slow_resync":
+            self.counters["depth_slow_resyncs"] += 1
+            if self.counters["depth_slow_resyncs"] == 1:
+                log.warning("%s: the first depth diff after a break came more than "
+                            "depth_settle_ms (%d) after the last one before it (an outage or a "
+                            "slow resync): depth flow restarts at the next multiple of it, "
+                            "which may depend on when harvest resynced (further ones are only "
+                            "counted)", data["s"], self.cfg.depth_settle_ms)
+        if status in ("break", "settling") or (status == "slow_resync"
+                                                and self.cfg.depth_settle_ms > 0):
+            self.counters["depth_settling_skipped"] += 1
 
     def _on_agg_trade(self, data: dict) -> dict | None:
         symbol = data["s"]
@@ -122,6 +146,7 @@ class SignalEngine:
         self.counters["aggTrade"] += 1
         self._ids.add(symbol, agg_id)
         self._seen(ts_ms)
+        feats.note_event(ts_ms)
         feats.on_trade(ts_ms, qty, maker)
         return self._evaluate(symbol, feats, ts_ms, agg_id, price)
 

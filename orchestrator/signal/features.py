@@ -83,6 +83,8 @@ class SymbolFeatures:
         self.last_agg_id: int | None = None
         self.last_book_u: int | None = None
         self.last_depth_u: int | None = None
+        self.last_depth_ms: int | None = None
+        self.depth_from_ms: int | None = None      # depth flow counts from here (settle rule)
 
     # ---- updates ------------------------------------------------------------------------
     def on_quote(self, quote: Quote) -> None:
@@ -91,9 +93,36 @@ class SymbolFeatures:
             self.ofi.evict(quote.ts_ms)
         self.quote = quote
 
-    def on_depth(self, ts_ms: int, bids: list, asks: list) -> None:
+    def note_event(self, ts_ms: int) -> None:
+        """A trade or quote: the symbol's first one starts the depth settle period."""
+        if self.depth_from_ms is None:
+            self.depth_from_ms = ts_ms + self.cfg.depth_settle_ms
+
+    def on_depth(self, ts_ms: int, update_id: int, chained: bool, bids: list,
+                 asks: list) -> str:
+        """Apply one diff under the settle rule (docs/signals.md "Deterministic book start"):
+        'applied', 'settling' (before the boundary: not counted), 'break' (the chain broke:
+        the book is dropped and the boundary set) or 'slow_resync' (the first diff after the
+        break is already past the boundary: the boundary moves to the next multiple of
+        depth_settle_ms of event time)."""
+        status = "applied"
+        settle = self.cfg.depth_settle_ms
+        if not chained and self.last_depth_ms is not None:
+            self.depth = DepthFlow(self.cfg.depth_levels)    # its levels are stale now
+            self.depth_from_ms = max(self.depth_from_ms or 0, self.last_depth_ms + settle)
+            status = "break"
+            if ts_ms >= self.depth_from_ms:
+                # an outage (or a resync slower than the settle time): restart on the event-time
+                # grid of settle_ms after this diff, the same point for any resync moment in
+                # the same grid cell
+                status = "slow_resync"
+                self.depth_from_ms = (ts_ms // settle + 1) * settle if settle else ts_ms
+        self.last_depth_u, self.last_depth_ms = update_id, ts_ms
+        if self.depth_from_ms is None or ts_ms < self.depth_from_ms:
+            return "settling" if status == "applied" else status
         self.passive.add(ts_ms, self.depth.apply(bids, asks))
         self.passive.evict(ts_ms)       # the other windows are evicted at each trade
+        return status
 
     def on_trade(self, ts_ms: int, qty: float, buyer_is_maker: bool) -> None:
         signed = signed_trade_qty(qty, buyer_is_maker)
@@ -164,7 +193,8 @@ class SymbolFeatures:
             "activity_baseline": self.activity_baseline, "baseline_bucket": self.baseline_bucket,
             "warmup_activity": self.warmup_activity,
             "last_agg_id": self.last_agg_id, "last_book_u": self.last_book_u,
-            "last_depth_u": self.last_depth_u,
+            "last_depth_u": self.last_depth_u, "last_depth_ms": self.last_depth_ms,
+            "depth_from_ms": self.depth_from_ms,
         }
 
     def load_state(self, state: dict) -> None:
@@ -178,3 +208,5 @@ class SymbolFeatures:
         self.last_agg_id = state["last_agg_id"]
         self.last_book_u = state["last_book_u"]
         self.last_depth_u = state["last_depth_u"]
+        self.last_depth_ms = state["last_depth_ms"]
+        self.depth_from_ms = state["depth_from_ms"]

@@ -1,10 +1,13 @@
 """SignalStage: market handoff -> SignalEngine -> sinks -> `signals` handoff, then commit.
 
-Per step: read a batch of market records, compute the signal rows, commit them to the sink(s),
-append them to the `signals` topic, and (at most every checkpoint_interval_ms, and at flush)
-write the engine's state checkpoint and commit the market offset, in that order. After a
-SIGKILL the stage restores the checkpoint and re-reads from the committed offset: the rows it
-derives again are identical (same input, same state) and the sinks skip them by row_id.
+Per step: read a batch of market records into the reorder buffer (reorder.py: event-time
+order across harvest's connections), compute the signal rows of the records it releases,
+commit them to the sink(s), append them to the `signals` topic, and (at most every
+checkpoint_interval_ms, and at flush) write the engine's state checkpoint and commit the market
+offset, in that order. The offset committed is that of the oldest record still held, so after a
+SIGKILL the stage restores the checkpoint and re-reads from there: held records come back,
+released ones are skipped by id, and the rows it derives again are identical (same input, same
+state) and the sinks skip them by row_id. A graceful stop releases everything held, in order.
 The `signals` topic is at-least-once across a SIGKILL: consumers dedupe on row_id.
 """
 
@@ -17,6 +20,7 @@ from pathlib import Path
 from orchestrator.handoff import HandoffReader, HandoffWriter
 from orchestrator.signal.config import SignalConfig
 from orchestrator.signal.engine import SignalEngine
+from orchestrator.signal.reorder import ReorderBuffer
 from orchestrator.sinks import Sink, SinkUnavailable, open_sink, sink_settings
 from orchestrator.sinks.base import encode_row
 from orchestrator.stage import Stage
@@ -47,6 +51,7 @@ class SignalStage(Stage):
         self.engine = SignalEngine(self.cfg, "replay" if self.ctx.replay_mode else "live")
         self.totals = {"rows_written": 0, "duplicates_skipped": 0, "sink_errors": 0,
                        "batches": 0, "restarts": 0}
+        self.reorder = ReorderBuffer(self.cfg.reorder_lateness_ms, self.cfg.reorder_max_events)
         self._restore(checkpoint_path(run_dir))
         self.reader = HandoffReader(run_dir / "handoff" / "market", CONSUMER)
         self.writer = HandoffWriter(run_dir / "handoff" / "signals")
@@ -67,6 +72,7 @@ class SignalStage(Stage):
             engine = SignalEngine(self.cfg, self.engine.mode)
             engine.load_state(state["engine"])
             totals = {**self.totals, **state["totals"]}
+            reorder_counters = dict(state["reorder"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             aside = path.with_name(path.name + ".unreadable")
             replace_with_retry(path, aside)
@@ -74,6 +80,7 @@ class SignalStage(Stage):
                            "cold from the committed offset", path, type(exc).__name__, exc, aside)
             return
         self.engine, self.totals = engine, totals
+        self.reorder.load_counters(reorder_counters)
         self.totals["restarts"] += 1
         self.log.info("restored the signal checkpoint %s (last event %s)", path,
                       self.engine.last_event_ms)
@@ -82,11 +89,12 @@ class SignalStage(Stage):
     def step(self) -> bool:
         if self._pending is not None and not self._deliver(*self._pending):
             return False
-        records = self.reader.read(self.cfg.batch_max_records)
+        records = self.reader.read_positioned(self.cfg.batch_max_records)
+        for position, record in records:
+            self.reorder.add(position, record)
         if records:
-            rows = [row for row in map(self.engine.process, records) if row is not None]
             self._uncommitted = True
-            self._deliver(rows, [encode_row(row) for row in rows])
+            self._deliver(*self._compute(self.reorder.release()))
         now = time.monotonic()
         if self._uncommitted and self._pending is None and now >= self._next_checkpoint:
             self._checkpoint()
@@ -96,6 +104,10 @@ class SignalStage(Stage):
                               durable=False)
             self._next_runtime_state = now + RUNTIME_STATE_INTERVAL_S
         return bool(records)
+
+    def _compute(self, records: list[dict]) -> tuple[list[dict], list[str]]:
+        rows = [row for row in map(self.engine.process, records) if row is not None]
+        return rows, [encode_row(row) for row in rows]
 
     def _deliver(self, rows: list[dict], lines: list[str]) -> bool:
         """Sinks first, then the signals topic; on a sink failure keep the batch for later."""
@@ -120,18 +132,28 @@ class SignalStage(Stage):
     def _checkpoint(self) -> None:
         """Durable signals topic, then the engine state, then the market offset."""
         self.writer.flush()
-        state = {"engine": self.engine.to_state(), "totals": self.totals}
+        state = {"engine": self.engine.to_state(), "totals": self.totals,
+                 "reorder": self.reorder.counters}
         # compact: the checkpoint is rewritten up to once per checkpoint_interval_ms
         data = json.dumps(state, separators=(",", ":")).encode("utf-8")
         write_bytes_atomic(checkpoint_path(self.ctx.run_dir), data)
-        self.reader.commit()
+        self.reader.commit(self.reorder.commit_position(self.reader.position))
         self._uncommitted = False
 
-    def flush(self) -> None:
+    def _deliver_pending(self) -> bool:
         for _ in range(3):
             if self._pending is None or self._deliver(*self._pending):
-                break
+                return True
             time.sleep(0.2)
+        return False
+
+    def flush(self) -> None:
+        """Release what the reorder buffer holds (in order), deliver, checkpoint. With a sink
+        still failing nothing more is released: the held records stay uncommitted."""
+        if self._deliver_pending() and len(self.reorder):
+            self._pending = self._compute(self.reorder.flush())
+            self._uncommitted = True
+            self._deliver_pending()
         if self._pending is None and self._uncommitted:
             self._checkpoint()
         write_json_atomic(runtime_state_path(self.ctx.run_dir), self.runtime_state())
@@ -157,7 +179,15 @@ class SignalStage(Stage):
             "signals": counters["signals"], "malformed": counters["malformed"],
             "rows_written": self.totals["rows_written"], "pending_batch": self._pending is not None,
             "sink_error": self.sink_error, "runtime_state": self.engine.runtime_state(),
+            "event_order": self.event_order(),
         }
+
+    def event_order(self) -> dict:
+        """The reorder buffer's figures and the depth settle rule's counters."""
+        counters = self.engine.counters
+        return {**self.reorder.metrics(), "depth_settle_ms": self.cfg.depth_settle_ms,
+                **{k: counters[k] for k in ("depth_breaks", "depth_slow_resyncs",
+                                            "depth_settling_skipped")}}
 
     def manifest_sections(self) -> dict:
         counters = self.engine.counters
@@ -175,6 +205,7 @@ class SignalStage(Stage):
             "sink_errors": self.totals["sink_errors"],
             "restarts": self.totals["restarts"],
             "gating_counts": dict(self.engine.gating_counts),
+            "event_order": self.event_order(),
             "sinks": sink_metrics,
             "runtime_state_path": RUNTIME_STATE_NAME,
         }}

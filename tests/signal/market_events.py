@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
+from orchestrator.signal.reorder import ReorderBuffer
+
 T0 = 1_767_225_600_000
 
 
@@ -29,3 +33,26 @@ def steady_market(seconds: int, start_ms: int = T0, spread: float = 0.02) -> lis
                                ask_qty=5 - i % 3))
         out.append(agg_trade(i + 1, ts + 10, qty=1.0 + (i % 5)))
     return out
+
+
+def feed(buffer: ReorderBuffer, records: list[dict]) -> list[dict]:
+    """Records through the buffer as the stage does (release after each), then flush."""
+    out = []
+    for i, record in enumerate(records):
+        buffer.add((1, i), record)
+        out.extend(buffer.release())
+    return out + buffer.flush()
+
+
+def interleave(records: list[dict], delays_ms: dict[str, int], seed: int) -> list[dict]:
+    """One arrival order of `records`: per connection (aggTrade on /market, the rest on
+    /public) its own delay and jitter, each connection's own order kept (as TCP keeps it)."""
+    rng = random.Random(seed)
+    last: dict[str, float] = {}
+    arrivals = []
+    for i, record in enumerate(records):
+        route = "market" if record["stream"].endswith("@aggTrade") else "public"
+        at = max(last.get(route, 0.0), record["recv_ms"] + delays_ms[route] + rng.random() * 40)
+        last[route] = at
+        arrivals.append((at, i, record))
+    return [record for _, _, record in sorted(arrivals)]

@@ -14,10 +14,12 @@ import pytest
 from orchestrator.handoff import HandoffReader, HandoffWriter
 from orchestrator.signal.config import SignalConfig
 from orchestrator.signal.engine import SignalEngine
+from orchestrator.signal.reorder import ReorderBuffer
 from pytest_soak.replay_feed.generator import MarketGenerator
 from pytest_soak_evidence.schemas import validate
 from pytest_soak_evidence.sinks import read_jsonl_signals, read_sqlite_signals
 from tests.orchestrator.orch_support import read_json
+from tests.signal.market_events import feed
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config" / "defaults.yaml"
@@ -28,10 +30,24 @@ def market() -> list[dict]:
     return list(MarketGenerator(seed=21, symbols=2).records(8))
 
 
+CFG = SignalConfig.from_section(None)
+
+
 @pytest.fixture(scope="module")
 def expected(market) -> dict[str, dict]:
-    engine = SignalEngine(SignalConfig.from_section(None))
-    return {row["row_id"]: row for row in map(engine.process, market) if row is not None}
+    """The rows of the market in event-time order (the stage's reorder buffer's)."""
+    ordered = feed(ReorderBuffer(CFG.reorder_lateness_ms, CFG.reorder_max_events), market)
+    engine = SignalEngine(CFG)
+    return {row["row_id"]: row for row in map(engine.process, ordered) if row is not None}
+
+
+def released_while_running(market: list[dict]) -> int:
+    """Signals the running stage emits: the reorder buffer holds the trades of the last
+    reorder_lateness_ms of event time until the stream goes on, or the stage stops."""
+    times = [r["data"].get("T") or r["data"]["E"] for r in market]
+    watermark = max(times) - CFG.reorder_lateness_ms
+    return sum(1 for r, t in zip(market, times, strict=True)
+               if r["data"]["e"] == "aggTrade" and t <= watermark)
 
 
 def write_market(run_dir: Path, market: list[dict], chunks: int = 1, pause_s: float = 0.0) -> None:
@@ -102,8 +118,9 @@ def check_outputs(run_dir: Path, expected: dict[str, dict]) -> None:
 def test_stage_consumes_market_and_fills_both_sinks(run_dir, stage, expected, market):
     write_market(run_dir, market)
     proc = stage()
-    wait_for_signals(run_dir, len(expected))
-    stop(run_dir, proc)
+    wait_for_signals(run_dir, released_while_running(market))
+    assert (status(run_dir)["metrics"]["event_order"]["buffered"]) > 0
+    stop(run_dir, proc)                 # the stop releases what the buffer held, in order
     check_outputs(run_dir, expected)
     final = status(run_dir)
     section = final["manifest"]["signal_metrics"]
@@ -131,7 +148,7 @@ def test_sigkill_mid_run_then_restart_gives_the_same_rows(run_dir, stage, expect
     assert (status(run_dir).get("metrics") or {}).get("signals", 0) < len(expected)
     feeder.join()
     second = stage()
-    wait_for_signals(run_dir, len(expected))
+    wait_for_signals(run_dir, released_while_running(market))
     stop(run_dir, second)
     check_outputs(run_dir, expected)
     section = status(run_dir)["manifest"]["signal_metrics"]
