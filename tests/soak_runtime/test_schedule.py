@@ -6,19 +6,33 @@ import pytest
 
 from pytest_soak.fault_kinds import KINDS, vocabulary
 from pytest_soak.faults import check_fits, load_schedule, parse_schedule
-from pytest_soak.settings import DEFAULT_SCHEDULE, SoakUsageError
+from pytest_soak.settings import DEFAULT_SCHEDULE, SCHEDULES_DIR, SoakUsageError
+
+# the kinds only the process_and_data schedule has (kept out of the 2-minute gate: see it)
+PROCESS_AND_DATA_ONLY = {"gap", "malformed", "sigstop_stage"}
 
 
 def test_default_schedule_induces_every_condition_and_heals_by_52() -> None:
     schedule = load_schedule(DEFAULT_SCHEDULE)
     kinds = {f.kind for f in schedule.faults}
-    assert kinds == set(KINDS)
+    assert kinds == set(KINDS) - PROCESS_AND_DATA_ONLY
     assert {i for f in schedule.faults for i in f.expects.items} == {"D9"}
     assert {r for f in schedule.faults for r in f.expects.alerts} == set(vocabulary.alert_rules())
     heal = next(f for f in schedule.faults if f.kind == "heal")
     assert heal.start_s == 52 * 60
     assert all(f.end_s <= heal.start_s for f in schedule.faults)
     check_fits(schedule, minutes=60, settle_s=60)
+
+
+def test_the_process_and_data_schedule_adds_the_other_kinds_to_the_default() -> None:
+    default = load_schedule(DEFAULT_SCHEDULE)
+    extended = load_schedule(SCHEDULES_DIR / "process_and_data.yaml")
+    assert {f.kind for f in extended.faults} == set(KINDS)
+    assert {f.id for f in default.faults} < {f.id for f in extended.faults}
+    added = [f for f in extended.faults if f.kind in PROCESS_AND_DATA_ONLY]
+    assert {f.expects.counters for f in added if f.kind != "sigstop_stage"} == {
+        ("resync_count",), ("malformed_count",)}
+    check_fits(extended, minutes=60, settle_s=60)
 
 
 def test_times_are_market_seconds_and_windows_have_ends() -> None:
