@@ -4,9 +4,10 @@ Applied by the feed in event time: the first depth diff of the symbol at/after t
 market time jumps `skip` ids (its `pu` is not the previous `u`), as if updates were lost
 unseen. Proof: the feed's record of the gap at that event. Expects resync_count: the
 reference harvest detects the broken `pu` chain and resyncs the book from a REST snapshot
-(orchestrator/harvest/harvester.py `_on_depth`); it tolerates nothing else -- the resync
-takes one snapshot, the book is whole again at once (measured: see docs/soak.md's table
-note; a gate-length run with a gap raised no alert).
+(orchestrator/harvest/harvester.py `_on_depth`); it tolerates nothing else. Measured in a
+gate-length soak (fixtures/faults/process_and_data.yaml, 30x): the gap was applied 45 event ms
+after its planned time (at the next BTCUSDT depth diff), harvest resynced BTCUSDT at once, and
+no DoD item failed on its account.
 """
 
 from __future__ import annotations
