@@ -61,7 +61,7 @@ class History:
                "start_event_ms": None, "end_event_ms": None, "effect_confirmed": False,
                "effect": {}, "clock": fault.spec.clock, "applied_by": fault.spec.applied_by,
                "expects": fault.expects.as_dict(), "tolerates": fault.tolerates.as_dict(),
-               "error": None}
+               "applied": None, "error": None}
         self.faults[fault.id] = rec
         return rec
 
@@ -86,6 +86,20 @@ class History:
         if effect:
             rec["effect"].update(effect)
         self.record("fault_end", market_s, fault_id=fault_id, effect=effect or {})
+
+    def fault_applied(self, fault_id: str, applied: dict[str, Any]) -> None:
+        """Where the feed applied a feed fault (fault_kinds.base.applied_of): the exact events
+        and wall times of its start and end replace the harness's own estimates."""
+        rec = self.faults[fault_id]
+        rec["applied"] = applied
+        start, end = applied.get("start"), applied.get("end")
+        if start and start.get("event_ms") is not None:
+            rec["start_event_ms"], rec["started_ms"] = start["event_ms"], start["wall_ms"]
+            done = end if end and end.get("event_ms") is not None else (
+                start if rec["planned_end_s"] == rec["planned_start_s"] else None)
+            if done is not None:
+                rec["end_event_ms"], rec["ended_ms"] = done["event_ms"], done["wall_ms"]
+        self.record("fault_applied", None, fault_id=fault_id, applied=applied)
 
     def fault_failed(self, fault_id: str, market_s: float | None, text: str) -> None:
         rec = self.faults[fault_id]

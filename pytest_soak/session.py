@@ -297,6 +297,7 @@ class SoakSession:
         ctx = FaultContext(feed=self.feed, store=self.store, observer=self.observer,
                            read_status=self.read_status, market_s=self.clock.market_s,
                            event_ms=self.clock.event_ms, speed=self.settings.speed,
+                           start_event_ms=self.clock.start_event_ms,
                            level=self.spec.contract.level)
         self.runner = FaultRunner(self.schedule, ctx, self.history)
         self._start_progress()

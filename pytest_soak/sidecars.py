@@ -59,7 +59,7 @@ class FeedSidecar:
         return [sys.executable, "-m", "pytest_soak.replay_feed", *market,
                 "--speed", f"{self.speed:g}",
                 "--host", "127.0.0.1", "--start-on", self.start_on,
-                "--stop-file", str(self.stop_file)]
+                "--stop-file", str(self.stop_file)] + (["--live"] if self.live else [])
 
     def start(self, timeout_s: float = 20.0) -> None:
         """Start it and read the URLs it prints as its first JSON line (in its log file)."""

@@ -82,6 +82,7 @@ class FaultContext:
     market_s: Any          # callable() -> market seconds since run start
     event_ms: Any          # callable() -> feed event time (ms) or None
     speed: float = 1.0     # the run's pacing (market seconds per wall second)
+    start_event_ms: int | None = None   # the feed's event time at market second 0
     level: int = 2         # the pipeline's contract level (0: no health URL to ask)
 
 
@@ -119,6 +120,10 @@ class FaultKind:
     def end(self, f: PlannedFault, ctx: FaultContext) -> dict[str, Any]:
         return {}
 
+    def end_with(self, f: PlannedFault, ctx: FaultContext, state: dict) -> dict[str, Any]:
+        """The end, for a kind that needs what its start did (`state`); default: end()."""
+        return self.end(f, ctx)
+
     # -- what the runner records besides the fault itself ------------------------------------
     def on_confirmed(self, f: PlannedFault, state: dict, proof: dict, history: Any,
                      market_s: float) -> None:
@@ -131,30 +136,61 @@ class FaultKind:
 
 @dataclass(frozen=True)
 class FeedFault(FaultKind):
-    """A fault the replay feed performs through its control API (`control`)."""
+    """A fault the replay feed performs (`control`, a handler of replay_feed/faults/), in event
+    time: the runner hands every such fault to the feed up front (`plan_entry`, the feed's
+    `POST /control/plan`) with its market start and end as the feed's session ms, and the
+    feed applies it at exactly the first event at/after its start and ends it at the first
+    event at/after its end. The harness's start and end only mark the planned moments; the
+    proof (`applied_proof`) is the feed's own record of the application, by event."""
 
     control: str = ""
 
-    def control_params(self, f: PlannedFault, speed: float | None = None) -> dict[str, Any]:
+    def control_params(self, f: PlannedFault) -> dict[str, Any]:
         return dict(f.params)
+
+    def plan_entry(self, f: PlannedFault, ctx: FaultContext, session0_ms: float) -> dict:
+        """The fault as the feed's plan holds it (times: session ms, the feed's event time)."""
+        return {"id": f.id, "control": self.control, "params": self.control_params(f),
+                "start_ms": round(session0_ms + f.start_s * 1000),
+                "end_ms": None if f.instant else round(session0_ms + f.end_s * 1000)}
 
     def start(self, f: PlannedFault, ctx: FaultContext) -> dict[str, Any]:
         if ctx.feed is None:
             raise RuntimeError("no replay feed in this run (--soak-feed exchange)")
-        answer = ctx.feed.control(self.control, "start", self.control_params(f, ctx.speed))
-        return {"control": self.control, "answer": answer}
+        return {"control": self.control, "in_event_time": True}
 
     def confirm(self, f: PlannedFault, ctx: FaultContext, state: dict) -> dict | None:
-        return self.proof_from(f, state.get("answer") or {}, ctx.feed.state())
+        entry = next((e for e in ctx.feed.state().get("plan") or [] if e["id"] == f.id), None)
+        start = (entry or {}).get("start")
+        if start is None:
+            return None
+        if start.get("action") == "failed":
+            raise RuntimeError(f"the feed could not apply it: {start.get('error')}")
+        proof = self.applied_proof(f, start, entry.get("in_window") or {})
+        return None if proof is None else {**proof, "applied": applied_of(entry)}
 
-    def proof_from(self, f: PlannedFault, answer: dict, feed_state: dict) -> dict | None:
-        """The proof of effect from the control call's answer and the feed's state."""
-        return {"answer": answer}
+    def applied_proof(self, f: PlannedFault, start: dict, in_window: dict) -> dict | None:
+        """The proof of effect from the feed's record of the start (its handler's answer) and
+        the events delivered/skipped in the window so far; None: not (yet) proven."""
+        return {}
 
-    def end(self, f: PlannedFault, ctx: FaultContext) -> dict[str, Any]:
-        if not self.windowed or ctx.feed is None:
-            return {}
-        return {"end_answer": ctx.feed.control(self.control, "end", self.control_params(f))}
+
+def applied_of(entry: dict) -> dict[str, Any]:
+    """Where the feed applied a planned fault: the exact events of its start and end."""
+    def at(record: dict | None) -> dict[str, Any] | None:
+        event = (record or {}).get("event")
+        if record is None:
+            return None
+        return {"wall_ms": record.get("wall_ms"),
+                "event_ms": None if event is None else event["event_ms"],
+                "session_ms": None if event is None else event["session_ms"],
+                "stream": None if event is None else event["stream"],
+                "id": None if event is None else event["id"]}
+
+    return {"planned_start_session_ms": entry["start_ms"],
+            "planned_end_session_ms": entry["end_ms"], "phase": entry["phase"],
+            "start": at(entry.get("start")), "end": at(entry.get("end")),
+            "in_window": entry.get("in_window")}
 
 
 def with_health(tolerates: Tolerates, *stages: str | None) -> Tolerates:

@@ -1,9 +1,12 @@
-"""burst: the feed's clock runs params.factor x faster (factor x the event rate).
+"""burst: factor x the event rate between two exact event times (params.factor).
 
-The burst speeds up the feed's own clock, so its market window passes in a blink of wall
-time; the feed ends it itself, precisely, after `duration_ms` = window / (speed x factor).
-Proof, from the feed's own account (never the pipeline's counters): its state's `last_burst`
-shows this burst applied (the rate = speed x factor) and events delivered during it.
+Applied by the feed in event time: the burst starts at the first event at/after its market
+start and ends at the first event at/after its end. In REPLAY mode the feed's clock runs
+`factor` x faster in between (the window's events arrive in 1/factor of its wall time); in
+LIVE mode the feed stamps no event ahead of the wall clock, so it replays `factor` x more
+events per second of the same event-time span instead (replay_feed/clock.py).
+Proof, from the feed's own account (never the pipeline's counters): its plan records the
+burst applied at an exact event and events delivered in its window.
 Expects data_drop and queue_dropped (the backlog overflows harvest's bounded queue);
 tolerates strong_ratio_collapse (the burst
 distorts the strong-signal baseline for the minutes after it) and low_consistency (the
@@ -18,41 +21,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_soak.fault_kinds.base import Expects, FeedFault, Param, Tolerates, now_ms
+from pytest_soak.fault_kinds.base import Expects, FeedFault, Param, Tolerates
 
 DEFAULT_FACTOR = 10.0
 
 
 @dataclass(frozen=True)
 class Burst(FeedFault):
-    def control_params(self, f: Any, speed: float | None = None) -> dict[str, Any]:
+    def control_params(self, f: Any) -> dict[str, Any]:
         params = dict(f.params)
-        factor = float(params.setdefault("factor", DEFAULT_FACTOR))
-        if speed:
-            params.setdefault("duration_ms", round((f.end_s - f.start_s) * 1000
-                                                   / (speed * factor)))
+        params.setdefault("factor", DEFAULT_FACTOR)
         return params
 
-    def start(self, f: Any, ctx: Any) -> dict[str, Any]:
-        return {"called_ms": now_ms(), **super().start(f, ctx)}
-
-    def confirm(self, f: Any, ctx: Any, state: dict) -> dict | None:
-        burst = ctx.feed.state().get("last_burst") or {}
-        factor = float(f.params.get("factor", DEFAULT_FACTOR))
-        mine = (burst.get("start_wall_ms") or 0) >= state["called_ms"] - 1000
-        if mine and burst.get("factor") == factor and (burst.get("delivered") or 0) > 0:
-            return {"burst_factor": factor, "burst_rate": burst.get("rate"),
-                    "burst_delivered": burst["delivered"], "burst_active": burst.get("active"),
-                    "burst_market_ms": [burst.get("start_market_ms"),
-                                        burst.get("end_market_ms")]}
-        return None
+    def applied_proof(self, f: Any, start: dict, in_window: dict) -> dict | None:
+        delivered = in_window.get("delivered") or 0
+        if not delivered:
+            return None
+        return {"burst_factor": float(self.control_params(f)["factor"]),
+                "burst_rate": start.get("rate"), "burst_delivered": delivered}
 
 
 KIND = Burst(
     name="burst", windowed=True, clock="market", applied_by="feed", control="burst",
-    what="feed `POST /control/burst` `{\"factor\": N, \"duration_ms\": window/(speed×N)}`",
-    proof="the feed's `last_burst` shows the factor applied and events delivered during it",
-    params={"factor": Param((int, float), default=DEFAULT_FACTOR, help="clock speed-up")},
+    what="feed `POST /control/plan` `burst {\"factor\": N}` between two event times",
+    proof="the feed's plan records the burst at an exact event and events delivered in it",
+    params={"factor": Param((int, float), default=DEFAULT_FACTOR, help="event-rate factor")},
     expects=Expects(alerts=("data_drop",), counters=("queue_dropped",)),
     tolerates=Tolerates(alerts=("strong_ratio_collapse", "low_consistency")),
 )

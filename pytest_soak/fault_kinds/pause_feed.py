@@ -1,6 +1,8 @@
 """pause_feed: the feed sends nothing (all streams, or the target stream) for the window.
 
-Proof: the feed's state shows it paused. Expects no_data (total == 0 for 2 minutes).
+Applied by the feed in event time: exactly the events of the window are withheld (skipped,
+never delivered late). Proof: the feed's record of the pause at its first event.
+Expects no_data (total == 0 for 2 minutes).
 Tolerates: reconnect_count (a silent exchange makes harvest reopen a connection after every
 `connection_silence_s` of silence: 30 wall s, so a 3.5-minute pause at 1x reconnects ~7 times
 per connection; at 30x it is over before the first), substream_timeout_detected (pausing one
@@ -22,22 +24,21 @@ from pytest_soak.fault_kinds.base import Expects, FeedFault, Tolerates
 
 @dataclass(frozen=True)
 class PauseFeed(FeedFault):
-    def control_params(self, f: Any, speed: float | None = None) -> dict[str, Any]:
+    def control_params(self, f: Any) -> dict[str, Any]:
         params = dict(f.params)
         if f.target:
             params.setdefault("stream", f.target)
         return params
 
-    def proof_from(self, f: Any, answer: dict, feed_state: dict) -> dict | None:
-        paused = feed_state.get("paused_all") or (
-            self.control_params(f).get("stream") in feed_state.get("paused_streams", []))
-        return {"feed_paused": True, "skipped": feed_state.get("skipped")} if paused else None
+    def applied_proof(self, f: Any, start: dict, in_window: dict) -> dict | None:
+        return {"feed_paused": True, "skipped_in_window": in_window.get("skipped")}
 
 
 KIND = PauseFeed(
     name="pause_feed", windowed=True, clock="market", applied_by="feed", control="pause",
-    target="optional", target_is="stream", what="feed `POST /control/pause`",
-    proof="the feed's state shows it paused",
+    target="optional", target_is="stream",
+    what="feed `POST /control/plan` `pause` between two event times",
+    proof="the feed's plan records the pause applied at an exact event",
     expects=Expects(alerts=("no_data",)),
     tolerates=Tolerates(alerts=("strong_ratio_collapse",),
                         counters=("reconnect_count", "substream_timeout_detected"),

@@ -1,6 +1,7 @@
 """regime: the generated market switches regime for the window (params.regime).
 
-Proof: the feed's state shows the regime. What it expects depends on the regime: a choppy
+Proof: the feed's record of the switch, at an exact event, shows the regime. What it expects
+depends on the regime: a choppy
 market gates most signals low_consistency, a quiet one collapses the strong ratio; each may
 also move the other ratio rule (a regime changes the whole signal mix), which it tolerates.
 Only the generator has regimes: on a recording (--soak-recording) the fault is not applied and
@@ -30,20 +31,20 @@ class Regime(FeedFault):
         others = tuple(r for r in RULE_OF_REGIME.values() if r != rule)
         return replace(self.tolerates, alerts=others)
 
-    def start(self, f: Any, ctx: Any) -> dict[str, Any]:
-        if ctx.feed is not None and getattr(ctx.feed, "recording", None) is not None:
+    def plan_entry(self, f: Any, ctx: Any, session0_ms: float) -> dict:
+        if getattr(ctx.feed, "recording", None) is not None:
             raise RuntimeError(ON_RECORDING)
-        return super().start(f, ctx)
+        return super().plan_entry(f, ctx, session0_ms)
 
-    def proof_from(self, f: Any, answer: dict, feed_state: dict) -> dict | None:
-        regimes = feed_state.get("regimes") or {}
+    def applied_proof(self, f: Any, start: dict, in_window: dict) -> dict | None:
+        regimes = start.get("regimes") or {}
         return {"regimes": regimes} if f.params.get("regime") in regimes.values() else None
 
 
 KIND = Regime(
     name="regime", windowed=True, clock="market", applied_by="feed", control="regime",
-    what="feed `POST /control/regime` `{\"regime\": ...}`",
-    proof="the feed's state shows the regime",
+    what="feed `POST /control/plan` `regime {\"regime\"}` between two event times",
+    proof="the feed's plan records the regime switched at an exact event",
     params={"regime": Param((str,), required=True, help="a regime of the generator"),
             "symbol": Param((str,), help="one symbol only")},
     expects_doc="choppy: low_consistency; quiet: strong_ratio_collapse",

@@ -1,6 +1,7 @@
 """stall_substream: one sub-stream (the target) goes silent while the others flow.
 
-Proof: the feed's state shows a connection with that stream stalled. The stall is sticky (a
+Proof: the feed's record of the stall, at an exact event, names the connections it stalled.
+The stall is sticky (a
 resubscribe must not cure it mid-window). Expects substream_timeout_detected: the pipeline
 must flag the silent stream inside the window (+ for_s). Its connection keeps flowing (the
 other symbol's stream), so harvest resubscribes but never reconnects. Tolerates
@@ -21,23 +22,23 @@ from pytest_soak.fault_kinds.base import Expects, FeedFault, Param, Tolerates
 
 @dataclass(frozen=True)
 class StallSubstream(FeedFault):
-    def control_params(self, f: Any, speed: float | None = None) -> dict[str, Any]:
+    def control_params(self, f: Any) -> dict[str, Any]:
         params = dict(f.params)
         params.setdefault("stream", f.target)
         params.setdefault("sticky", True)     # a resubscribe must not cure it mid-window
         return params
 
-    def proof_from(self, f: Any, answer: dict, feed_state: dict) -> dict | None:
-        stalled = [c["id"] for c in feed_state.get("connections", [])
-                   if f.target in c.get("stalled", [])]
+    def applied_proof(self, f: Any, start: dict, in_window: dict) -> dict | None:
+        stalled = start.get("connections") or []
         return {"stalled_connections": stalled} if stalled else None
 
 
 KIND = StallSubstream(
     name="stall_substream", windowed=True, clock="market", applied_by="feed", control="stall",
     target="required", target_is="stream",
-    what="feed `POST /control/stall` `{\"stream\", \"sticky\": true}`",
-    proof="the feed's state shows a connection with that stream stalled",
+    what="feed `POST /control/plan` `stall {\"stream\", \"sticky\": true}` between two "
+         "event times",
+    proof="the feed's plan records the stall at an exact event, naming its connections",
     params={"sticky": Param((bool,), default=True, help="a resubscribe does not cure it")},
     expects=Expects(counters=("substream_timeout_detected",)),
     tolerates=Tolerates(alerts=("strong_ratio_collapse",), for_s=180.0),

@@ -45,6 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--ping-interval-s", type=float, default=DEFAULTS["ping_interval_s"])
     p.add_argument("--start-on", default=DEFAULTS["start_on"],
                    choices=["subscribe", "now", "control"])
+    p.add_argument("--live", action="store_true",
+                   help="LIVE: no event is stamped ahead of the wall clock (a burst raises the "
+                        "event rate, not the clock)")
     p.add_argument("--start-grace-s", type=float, default=DEFAULTS["start_grace_s"])
     p.add_argument("--stop-file", type=Path, help="stop when this file exists (portable)")
     p.add_argument("--write", type=Path, metavar="FILE",
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                       schedule=args.schedule, speed=args.speed, host=args.host, port=args.port,
                       http_port=args.http_port, ping_interval_s=args.ping_interval_s,
                       start_on=args.start_on, start_grace_s=args.start_grace_s,
-                      loop=args.loop).start()
+                      loop=args.loop, live=args.live).start()
     print(json.dumps(feed.urls), flush=True)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append("SIGTERM"))

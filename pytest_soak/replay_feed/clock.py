@@ -3,6 +3,12 @@
 All times are epoch ms in the re-stamped domain (the session starts at the wall 'now'), so at
 1x the market clock *is* the wall clock: quasi-real-time for LIVE mode. `max` speed has no
 clock: market time is simply the time of the last event delivered.
+
+LIVE (`live`): event time must never run ahead of the wall clock. A burst then speeds up the
+*source* clock only (which events are due: `now`), not the stamps: the events' timestamps
+follow the base clock (`event_now`, speed x wall elapsed, no burst), so a live burst replays
+`factor` x more events per second of the same event-time span (their inter-arrival is
+compressed) and the source keeps its lead afterwards (`lead_ms`), never the stamps.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ def wall_ms() -> int:
 
 
 class MarketClock:
-    def __init__(self, speed: float | None) -> None:
+    def __init__(self, speed: float | None, live: bool = False) -> None:
         self.speed = speed            # None = max (as fast as the client reads)
+        self.live = live and speed is not None
         self.burst = 1.0
         self._anchor_wall = time.monotonic()
         self._anchor_market = float(wall_ms())
@@ -29,8 +36,8 @@ class MarketClock:
 
     def start(self, market_ms: int) -> None:
         self.started = True
-        self._anchor_wall = time.monotonic()
-        self._anchor_market = float(market_ms)
+        self._anchor_wall = self._base_wall = time.monotonic()
+        self._anchor_market = self._base_market = float(market_ms)
 
     def rate(self) -> float:
         return (self.speed or 0.0) * self.burst
@@ -42,6 +49,20 @@ class MarketClock:
             return wall_ms()
         elapsed_s = time.monotonic() - self._anchor_wall
         return int(self._anchor_market + self.rate() * 1000 * elapsed_s)
+
+    def base_now(self) -> int:
+        """The clock without any burst: speed x wall elapsed since the start."""
+        if not self.paced or not self.started:
+            return self.now()
+        return int(self._base_market + self.speed * 1000 * (time.monotonic() - self._base_wall))
+
+    def lead_ms(self) -> int:
+        """How far the source runs ahead of the stamps (LIVE only; 0 otherwise)."""
+        return max(0, self.now() - self.base_now()) if self.live and self.started else 0
+
+    def event_now(self) -> int:
+        """Event time now, as the stamps carry it (LIVE: the base clock, never ahead of now)."""
+        return self.now() - self.lead_ms()
 
     def set_burst(self, factor: float) -> None:
         """Re-anchor so market time stays continuous while the rate changes."""

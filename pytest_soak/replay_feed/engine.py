@@ -43,9 +43,9 @@ class Client:
 
 class FeedEngine:
     def __init__(self, source: Any, speed: float | None, start_on: str,
-                 start_grace_s: float) -> None:
+                 start_grace_s: float, live: bool = False) -> None:
         self.source = source
-        self.clock = MarketClock(speed)
+        self.clock = MarketClock(speed, live)
         self.start_on = start_on
         self.start_grace_s = start_grace_s
         self.books = {spec.symbol: ServedBook(source.snapshots.get(spec.symbol))
@@ -59,6 +59,8 @@ class FeedEngine:
         self.id_offset: dict[str, int] = {}
         self.pending_gap: dict[str, int] = {}
         self.offset_ms = 0
+        self.last_stamp_ms = 0            # stamps never go back (a live burst compresses them)
+        self.plan: Any = None             # faults.plan.FaultPlan: faults applied in event time
         self.started = asyncio.Event()
         self.resumed = asyncio.Event()
         self.resumed.set()
@@ -138,7 +140,11 @@ class FeedEngine:
                 self.clock.last_delivered_ms = due
             if self.stopping:
                 return
-            await self._deliver(record)
+            shift = self._shift(due)
+            if self.plan is not None:
+                self.plan.due(record["recv_ms"] + shift - self.session_start_wall_ms,
+                              _event_of(record, shift, self.session_start_wall_ms))
+            await self._deliver(record, shift)
             count += 1
             if count % 256 == 0:
                 await asyncio.sleep(0)
@@ -174,10 +180,22 @@ class FeedEngine:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def _deliver(self, record: dict) -> None:
+    def _shift(self, due_ms: int) -> int:
+        """What to add to this record's source times: the session offset, less the lead a LIVE
+        burst gave the source over the wall clock (so no stamp is ever ahead of now), raised
+        if needed so that stamps never go back."""
+        shift = self.offset_ms - self.clock.lead_ms()
+        stamp = due_ms - self.offset_ms + shift
+        if stamp < self.last_stamp_ms:
+            shift += self.last_stamp_ms - stamp
+        self.last_stamp_ms = max(self.last_stamp_ms, stamp)
+        return shift
+
+    async def _deliver(self, record: dict, shift: int | None = None) -> None:
         stream = record["stream"]
         symbol = symbol_of(stream)
-        data = self._restamp(record["data"], symbol)
+        data = self._restamp(record["data"], symbol,
+                             self.offset_ms if shift is None else shift)
         if data.get("e") == "depthUpdate" and symbol in self.books:
             self.books[symbol].apply(data)          # the book moves on even during an outage
         if self.paused_all or stream in self.paused_streams:
@@ -215,11 +233,11 @@ class FeedEngine:
             client.ws.transport.abort()
             return False
 
-    def _restamp(self, data: dict, symbol: str) -> dict:
+    def _restamp(self, data: dict, symbol: str, shift: int) -> dict:
         data = dict(data)
         for key in ("E", "T"):
             if isinstance(data.get(key), int):
-                data[key] += self.offset_ms
+                data[key] += shift
         kind = data.get("e")
         if kind == "depthUpdate":
             # a gap: ids jump as if `skip` updates happened unseen, so pu != the previous u
@@ -243,4 +261,14 @@ class FeedEngine:
         return len(targets)
 
     def market_ms(self) -> int:
-        return self.clock.now()
+        """Event time now: the stamp clock (LIVE: never ahead of the wall clock)."""
+        return self.clock.event_now()
+
+
+def _event_of(record: dict, shift: int, session_start_ms: int | None) -> dict:
+    """The exact event a planned fault was applied at: times, stream and its source id."""
+    data = record["data"]
+    key = "a" if data.get("e") == "aggTrade" else "u"
+    stamp = record["recv_ms"] + shift
+    return {"event_ms": stamp, "session_ms": stamp - (session_start_ms or 0),
+            "stream": record["stream"], "id": data.get(key)}

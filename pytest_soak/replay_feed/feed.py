@@ -47,7 +47,7 @@ class ReplayFeed:
                  host: str = "127.0.0.1", port: int = 0, http_port: int = 0,
                  ping_interval_s: float = 180.0, ping_timeout_s: float = 600.0,
                  start_on: str = "subscribe", start_grace_s: float = 2.0,
-                 loop: bool = False) -> None:
+                 loop: bool = False, live: bool = False) -> None:
         if (recording is None) == (generate_seed is None):
             raise ValueError("give exactly one of recording=FILE or generate_seed=SEED")
         if start_on not in ("subscribe", "now", "control"):
@@ -57,6 +57,7 @@ class ReplayFeed:
                        if recording is not None else
                        GeneratorSource(generate_seed, symbols, regime, schedule, minutes))
         self.speed = parse_speed(speed)
+        self.live = live                  # stamps never ahead of the wall clock (clock.py)
         self.host, self.port, self.http_port = host, port, http_port
         self.ping_interval_s, self.ping_timeout_s = ping_interval_s, ping_timeout_s
         self.start_on, self.start_grace_s = start_on, start_grace_s
@@ -115,7 +116,8 @@ class ReplayFeed:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self.engine = FeedEngine(self.source, self.speed, self.start_on, self.start_grace_s)
+        self.engine = FeedEngine(self.source, self.speed, self.start_on, self.start_grace_s,
+                                 self.live)
         self.faults = FaultController(self.engine)
         front = WsFrontend(self.engine, self.faults)
         async with serve(front.handle, self.host, self.port, process_request=front.process_request,

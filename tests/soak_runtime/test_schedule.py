@@ -6,19 +6,33 @@ import pytest
 
 from pytest_soak.fault_kinds import KINDS, vocabulary
 from pytest_soak.faults import check_fits, load_schedule, parse_schedule
-from pytest_soak.settings import DEFAULT_SCHEDULE, SoakUsageError
+from pytest_soak.settings import DEFAULT_SCHEDULE, SCHEDULES_DIR, SoakUsageError
+
+# the kinds only the process_and_data schedule has (kept out of the 2-minute gate: see it)
+PROCESS_AND_DATA_ONLY = {"gap", "malformed", "sigstop_stage"}
 
 
 def test_default_schedule_induces_every_condition_and_heals_by_52() -> None:
     schedule = load_schedule(DEFAULT_SCHEDULE)
     kinds = {f.kind for f in schedule.faults}
-    assert kinds == set(KINDS)
+    assert kinds == set(KINDS) - PROCESS_AND_DATA_ONLY
     assert {i for f in schedule.faults for i in f.expects.items} == {"D9"}
     assert {r for f in schedule.faults for r in f.expects.alerts} == set(vocabulary.alert_rules())
     heal = next(f for f in schedule.faults if f.kind == "heal")
     assert heal.start_s == 52 * 60
     assert all(f.end_s <= heal.start_s for f in schedule.faults)
     check_fits(schedule, minutes=60, settle_s=60)
+
+
+def test_the_process_and_data_schedule_adds_the_other_kinds_to_the_default() -> None:
+    default = load_schedule(DEFAULT_SCHEDULE)
+    extended = load_schedule(SCHEDULES_DIR / "process_and_data.yaml")
+    assert {f.kind for f in extended.faults} == set(KINDS)
+    assert {f.id for f in default.faults} < {f.id for f in extended.faults}
+    added = [f for f in extended.faults if f.kind in PROCESS_AND_DATA_ONLY]
+    assert {f.expects.counters for f in added if f.kind != "sigstop_stage"} == {
+        ("resync_count",), ("malformed_count",)}
+    check_fits(extended, minutes=60, settle_s=60)
 
 
 def test_times_are_market_seconds_and_windows_have_ends() -> None:
@@ -150,3 +164,41 @@ def test_only_a_kill_of_harvest_tolerates_reconnects() -> None:
         {"id": "s", "kind": "kill_stage", "target": "signal", "at_s": 9}]}, seed=1).faults
     assert harvest.tolerates.counters == ("reconnect_count",)
     assert signal.tolerates.counters == ()
+
+
+def test_gap_malformed_and_sigstop_are_kinds_with_what_they_expect_and_tolerate() -> None:
+    gap, bad, stop, stop_harvest = parse_schedule({"faults": [
+        {"id": "g", "kind": "gap", "target": "btcusdt", "at_s": 5, "params": {"skip": 3}},
+        {"id": "m", "kind": "malformed", "at_s": 6, "params": {"kind": "binary"},
+         "expects": {"extend": True, "alerts": ["data_drop"]}},
+        {"id": "s", "kind": "sigstop_stage", "target": "signal", "at_s": 7, "until_s": 9},
+        {"id": "h", "kind": "sigstop_stage", "target": "harvest", "at_s": 10, "until_s": 12,
+         "tolerates": {"for_s": 5}}]}, seed=1).faults
+    assert gap.expects.counters == ("resync_count",) and gap.params == {"skip": 3}
+    assert KINDS["gap"].plan_entry(gap, None, 1000.0) == {
+        "id": "g", "control": "gap", "params": {"skip": 3, "symbol": "BTCUSDT"},
+        "start_ms": 6000, "end_ms": None}
+    assert bad.expects.counters == ("malformed_count",) and bad.expects.alerts == ("data_drop",)
+    assert bad.params == {"kind": "binary", "count": 3}
+    assert stop.expects.counters == () and stop.tolerates.health == ("signal",)
+    assert stop.tolerates.counters == () and stop.tolerates.for_s == 60
+    assert stop_harvest.tolerates.counters == ("reconnect_count",)
+    assert stop_harvest.tolerates.for_s == 5
+    for fault, where, words in [
+            ({"kind": "gap", "at_s": 1}, "faults[0].target", ["needs a target"]),
+            ({"kind": "malformed", "at_s": 1, "params": {"kind": "odd"}},
+             "faults[0].params.kind", ["non_json"]),
+            ({"kind": "sigstop_stage", "target": "signal", "at_s": 1}, "faults[0]",
+             ["until_s"])]:
+        with pytest.raises(SoakUsageError) as err:
+            parse_schedule({"faults": [fault]}, seed=1, source="s.yaml")
+        assert f"s.yaml: {where}:" in str(err.value)
+        assert all(w in str(err.value) for w in words)
+
+
+def test_every_feed_fault_is_planned_in_event_time() -> None:
+    """pause, stall, gap, burst, malformed, regime and drop act in the feed's event time."""
+    planned = {k.name for k in KINDS.values() if k.applied_by == "feed"}
+    assert planned == {"pause_feed", "stall_substream", "gap", "burst", "malformed", "regime",
+                       "drop_connections"}
+    assert all(KINDS[name].clock == "market" for name in planned)

@@ -74,7 +74,7 @@ def test_a_regime_on_a_recording_is_not_applied_and_says_why() -> None:
     ctx = FaultContext(feed=_Feed(), store=None, observer=None, read_status=None,
                        market_s=lambda: 0.0, event_ms=lambda: None)
     with pytest.raises(RuntimeError, match=ON_RECORDING):
-        KINDS["regime"].start(None, ctx)
+        KINDS["regime"].plan_entry(None, ctx, 0.0)
 
 
 def test_a_recording_lacking_a_pipeline_symbol_is_a_usage_error(tmp_path: Path) -> None:

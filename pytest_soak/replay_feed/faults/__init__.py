@@ -47,6 +47,9 @@ class FaultController:
         self.refuse_until_wall_ms = 0
         self.last_burst: dict | None = None
         self._ids = itertools.count(1)
+        from pytest_soak.replay_feed.faults.plan import FaultPlan
+        self.plan = FaultPlan(self)       # faults applied at exact events (plan.py)
+        engine.plan = self.plan
 
     def handle(self, fault: str, action: str, params: dict) -> dict:
         module = HANDLERS.get(fault)
