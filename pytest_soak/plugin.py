@@ -82,6 +82,21 @@ def pytest_configure(config: pytest.Config) -> None:
         _ = plugin.settings     # bad options stop the session before anything runs
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With `-n N --dist loadgroup`, every test of one run (a sink's; in a campaign, a seed's
+    and sink's) goes to one worker: one soak each, side by side. tryfirst: xdist's worker reads
+    the `xdist_group` marks in its own (plain) modifyitems hook, so they must be on by then."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        sink, seed = params.get("soak_sink"), params.get("soak_seed")
+        if sink:
+            group = f"soak-sink-{sink}" if seed is None else f"soak-seed-{seed}-sink-{sink}"
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def wants_soak(item: pytest.Item) -> bool:
     names = getattr(item, "fixturenames", ())
     return any(f in names for f in SOAK_FIXTURES) or any(
@@ -199,13 +214,6 @@ class SoakPlugin:
             if "soak_run" in getattr(item, "fixturenames", ()) and not self.from_run:
                 if item.get_closest_marker("timeout") is None:
                     item.add_marker(pytest.mark.timeout(self.settings.timeout_s))
-            params = getattr(getattr(item, "callspec", None), "params", {})
-            sink, seed = params.get("soak_sink"), params.get("soak_seed")
-            if sink and config.pluginmanager.hasplugin("xdist"):
-                # with `-n N --dist loadgroup`, every test of one run (a sink's; in a campaign,
-                # a seed's and sink's) goes to one worker: one soak each, side by side
-                group = f"soak-sink-{sink}" if seed is None else f"soak-seed-{seed}-sink-{sink}"
-                item.add_marker(pytest.mark.xdist_group(group))
             if "soak_judgement" in getattr(item, "fixturenames", ()):
                 item.add_marker(getattr(pytest.mark, mode))   # so `-m live` picks the D-tests
         if dropped:
