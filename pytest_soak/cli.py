@@ -9,6 +9,10 @@ no bash needed.
       from disk.
   pytest-soak judge RUN_DIR [--plots]
       judge a recorded run folder without pytest (pytest_soak.checks.judgement).
+  pytest-soak campaign-merge DIR [--seeds S1,S2,...]
+      a folder of run folders (a campaign's, or the pods' of deploy/k8s/soak-campaign.yaml)
+      merged into DIR/campaign.json and a table (pytest_soak.campaign). Exit code: 0 every run
+      passed, 1 one failed, 2 unknown, 3 interrupted (a seed expected and not found, too).
 """
 
 from __future__ import annotations
@@ -106,6 +110,12 @@ def judge(run_dir: str, plots: bool) -> int:
     return judgement.main([run_dir, *(["--plots"] if plots else [])])
 
 
+def campaign_merge(directory: str, seeds: str | None) -> int:
+    from pytest_soak import campaign
+
+    return campaign.main([directory, *(["--seeds", seeds] if seeds else [])])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-soak", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -129,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
                                           "3 interrupted, 4 only unclaimed items short.")
     jud.add_argument("run_dir")
     jud.add_argument("--plots", action="store_true", help="also draw <run>/plots/*.png")
+    mer = commands.add_parser("campaign-merge", help="merge a folder of run folders into "
+                              "campaign.json", description="Exit 0 every run passed, 1 one "
+                              "failed, 2 unknown, 3 interrupted.")
+    mer.add_argument("dir", help="a folder of run folders (at any depth)")
+    mer.add_argument("--seeds", default=None, metavar="S1,S2,...",
+                     help="the seeds expected: one without a run folder counts as interrupted")
     return parser
 
 
@@ -141,4 +157,6 @@ def main(argv: list[str] | None = None) -> int:
         return soak(args.replay, args.alluredir, not args.no_report, rest)
     if args.command == "report":
         return report(args.results, args.output)
+    if args.command == "campaign-merge":
+        return campaign_merge(args.dir, args.seeds)
     return judge(args.run_dir, args.plots)

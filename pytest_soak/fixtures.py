@@ -5,7 +5,9 @@
 - `soak_run` (session): runs the soak once per sink and returns a `SoakResult`
   (`.run_dir`, `.observations`, `.interrupted`, `.settings`); in judge-only mode
   (`--soak-from-run DIR`) it starts nothing and returns the existing run.
-- `soak_schedule` (session): the parsed fault schedule (seeded).
+- `soak_seed` (session): the run's seed; in a campaign (--soak-campaign) parametrized, one
+  soak per seed (pytest_soak/campaign_plan.py).
+- `soak_schedule` (session): the parsed fault schedule (seeded with `soak_seed`).
 - `soak_judgement` (session, one per run): the run judged once, dod.json written; each D-test
   of `pytest_soak.suite` asserts its own item from it.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_soak import campaign_plan
 from pytest_soak.faults import Schedule, load_schedule
 from pytest_soak.session import SoakResult, SoakSession
 from pytest_soak.settings import SoakSettings
@@ -32,8 +35,13 @@ def soak_settings(pytestconfig: pytest.Config) -> SoakSettings:
 
 
 @pytest.fixture(scope="session")
-def soak_schedule(soak_settings: SoakSettings) -> Schedule:
-    return load_schedule(soak_settings.schedule, seed=soak_settings.seed)
+def soak_seed(request: pytest.FixtureRequest, soak_settings: SoakSettings) -> int:
+    return getattr(request, "param", soak_settings.seed)
+
+
+@pytest.fixture(scope="session")
+def soak_schedule(soak_settings: SoakSettings, soak_seed: int) -> Schedule:
+    return load_schedule(soak_settings.schedule, seed=soak_seed)
 
 
 @pytest.fixture(scope="session")
@@ -43,12 +51,17 @@ def soak_sink(request: pytest.FixtureRequest, soak_settings: SoakSettings) -> st
 
 @pytest.fixture(scope="session")
 def soak_run(pytestconfig: pytest.Config, soak_settings: SoakSettings, soak_sink: str,
-             soak_schedule: Schedule) -> SoakResult:
+             soak_seed: int, soak_schedule: Schedule) -> SoakResult:
     plugin = _plugin(pytestconfig)
     if plugin.from_run:
         result = SoakResult.from_run_dir(plugin.from_run, soak_settings)
     else:
-        session = SoakSession(soak_settings, soak_sink, schedule=soak_schedule)
+        session = SoakSession(campaign_plan.run_settings(soak_settings, soak_seed), soak_sink,
+                              schedule=soak_schedule)
+        params = pytestconfig.invocation_params       # the command that replays this seed
+        campaign_plan.write_replay(session.run_dir, seed=soak_seed, sink=soak_sink,
+                                   args=params.args, cwd=params.dir,
+                                   campaign_in_ini=bool(pytestconfig.getini("soak_campaign")))
         # The live progress line must reach the terminal / CI log while the run goes on,
         # like pytest's own live logging: output capture is off for the run's duration.
         capman = pytestconfig.pluginmanager.getplugin("capturemanager")

@@ -14,6 +14,7 @@ import pytest
 
 from pytest_soak import fixtures as soak_fixtures
 from pytest_soak import harness_record
+from pytest_soak.campaign_plan import plan_campaign, write_campaign_summary
 from pytest_soak.contract import check_schedule
 from pytest_soak.faults import load_schedule
 from pytest_soak.pipeline_spec import load_pipeline_spec
@@ -28,7 +29,8 @@ MARKERS = {
     "fault": "a test about an injected fault",
 }
 # a test that asks for one of these (directly or through another fixture) requests a soak
-SOAK_FIXTURES = ("soak_settings", "soak_schedule", "soak_sink", "soak_run", "soak_judgement")
+SOAK_FIXTURES = ("soak_settings", "soak_schedule", "soak_sink", "soak_seed", "soak_run",
+                 "soak_judgement")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,6 +82,21 @@ def pytest_configure(config: pytest.Config) -> None:
         _ = plugin.settings     # bad options stop the session before anything runs
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With `-n N --dist loadgroup`, every test of one run (a sink's; in a campaign, a seed's
+    and sink's) goes to one worker: one soak each, side by side. tryfirst: xdist's worker reads
+    the `xdist_group` marks in its own (plain) modifyitems hook, so they must be on by then."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        sink, seed = params.get("soak_sink"), params.get("soak_seed")
+        if sink:
+            group = f"soak-sink-{sink}" if seed is None else f"soak-seed-{seed}-sink-{sink}"
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def wants_soak(item: pytest.Item) -> bool:
     names = getattr(item, "fixturenames", ())
     return any(f in names for f in SOAK_FIXTURES) or any(
@@ -120,12 +137,30 @@ class SoakPlugin:
             schedule = load_schedule(settings.schedule, seed=settings.seed)
             if not self.from_run:        # the pipeline and what its contract level can see
                 check_schedule(schedule, load_pipeline_spec(settings.pipeline_config).contract)
+            settings.seed = schedule.seed
+            plan_campaign(settings, getattr(config, "workerinput", {}), from_run=self.from_run,
+                          numprocesses=getattr(config.option, "numprocesses", None),
+                          dist=getattr(config.option, "dist", None))
         except SoakUsageError as exc:
             raise pytest.UsageError(str(exc)) from None
-        settings.seed = schedule.seed
         if worker is None:
             remember_seed(settings.run_dir, schedule.seed)
         return settings
+
+    # ---- campaigns (--soak-campaign): one soak per seed, pytest_soak/campaign_plan.py --------
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:  # noqa: ANN001 - xdist's WorkerController
+        """The controller hands its campaign (id and seeds) to each worker: one folder, the
+        same seeds even for a schedule with no seed of its own."""
+        if self.config.getoption("soak_campaign", None) is None and not self.config.getini(
+                "soak_campaign"):
+            return
+        try:
+            settings = self.settings
+        except pytest.UsageError:
+            return                      # each worker stops with the same usage error
+        node.workerinput["soak_campaign_id"] = settings.campaign_id
+        node.workerinput["soak_campaign_seeds"] = settings.campaign_seeds
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         if self._settings is None:
@@ -136,11 +171,23 @@ class SoakPlugin:
                  f"run-dir={s.run_dir}",
                  f"soak: schedule={s.schedule.name if s.schedule else 'none'} "
                  f"seed={s.seed} (replay it with --soak-seed={s.seed})"]
+        if s.campaign_seeds:
+            lines.append(f"soak: campaign {s.campaign_id}: seeds "
+                         f"{', '.join(map(str, s.campaign_seeds))} (one soak each; replay one "
+                         f"with --soak-seed=S)")
         if self.from_run:
             lines.append(f"soak: judge-only, run folder {self.from_run}")
         return lines
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "soak_seed" in metafunc.fixturenames and self.deferred is None:
+            try:
+                seeds = self.settings.campaign_seeds
+            except pytest.UsageError as exc:
+                self.deferred, seeds = exc, []
+            if seeds:                  # a campaign: one soak per seed (and per sink)
+                metafunc.parametrize("soak_seed", seeds, indirect=True, scope="session",
+                                     ids=[f"seed={s}" for s in seeds])
         if "soak_sink" not in metafunc.fixturenames:
             return
         try:
@@ -167,11 +214,6 @@ class SoakPlugin:
             if "soak_run" in getattr(item, "fixturenames", ()) and not self.from_run:
                 if item.get_closest_marker("timeout") is None:
                     item.add_marker(pytest.mark.timeout(self.settings.timeout_s))
-            sink = getattr(getattr(item, "callspec", None), "params", {}).get("soak_sink")
-            if sink and config.pluginmanager.hasplugin("xdist"):
-                # with `-n N --dist loadgroup`, every test of one sink's run goes to one worker:
-                # one soak per sink, the sinks side by side
-                item.add_marker(pytest.mark.xdist_group(f"soak-sink-{sink}"))
             if "soak_judgement" in getattr(item, "fixturenames", ()):
                 item.add_marker(getattr(pytest.mark, mode))   # so `-m live` picks the D-tests
         if dropped:
@@ -207,8 +249,6 @@ class SoakPlugin:
             return
         prune_passed_runs(self.settings.run_dir)
 
-
-
     def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: ANN001
         for result in self.results:
             terminalreporter.write_line(result.summary_line())
@@ -216,3 +256,5 @@ class SoakPlugin:
             from pytest_soak.checks.judgement import write_verdict  # the registry: only now
             for judgement in self.judgements:
                 write_verdict(terminalreporter, judgement)
+        if self._settings is not None:      # a campaign's table and campaign.json, at the end
+            write_campaign_summary(terminalreporter, self._settings)

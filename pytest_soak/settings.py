@@ -78,6 +78,26 @@ def _seed(text: str) -> int | str | None:
     return "last" if str(text).strip() == "last" else int(text)
 
 
+def parse_campaign(text: str) -> int | tuple[int, ...] | None:
+    """`--soak-campaign`: a count (`4`: that many seeds, counting up from the run's seed) or a
+    comma list of seeds (`11,12,13`, a trailing comma makes one seed a list); `none` is no
+    campaign (a command line's way to switch off an ini file's campaign)."""
+    value = str(text).strip()
+    if value in ("", "none"):
+        return None
+    if "," not in value:
+        count = int(value)
+        if count < 1:
+            raise ValueError("a campaign runs at least 1 seed")
+        return count
+    seeds = tuple(int(part) for part in value.split(",") if part.strip())
+    if not seeds or any(s < 0 for s in seeds):
+        raise ValueError("each seed of a seed list must be an integer >= 0")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError("a seed is listed twice: each seed runs once")
+    return seeds
+
+
 def _threshold(name: str, type_: Callable[[str], Any], help_: str) -> Option:
     """A DoD threshold option: its default is the checks' `Thresholds` field of the same name
     (pytest_soak/checks/thresholds.py owns the seed's figures); the option is `soak_<field>`."""
@@ -119,6 +139,9 @@ RUN_OPTIONS = (
            f"file, or the name of a shipped one ({', '.join(_shipped_schedules())}), or none"),
     Option("soak_seed", _seed, None, "seed of the fault schedule's random elements; 'last' "
            "reuses the previous run's seed"),
+    Option("soak_campaign", parse_campaign, None, "a campaign: N seeds (counting up from "
+           "--soak-seed, else the schedule's seed) or a comma list of seeds; one soak per seed, "
+           "side by side with -n N --dist loadgroup; campaign.json and a table at the end"),
     Option("soak_feed", str, "replay", "replay (local replay feed) or exchange", FEEDS),
     Option("soak_recording", str, None, "replay this recording (.jsonl or .jsonl.gz, the replay "
            "feed's format) as the market instead of the generator, looped to the soak's length"),
@@ -170,8 +193,18 @@ class SoakSettings:
     report_tz: str
     recording: Path | None = None         # None: the seeded generator is the market
     worker_id: str | None = None
+    # --soak-campaign as given (a count or seeds), the seeds it resolves to (the plugin fills
+    # them in once the schedule's seed is known) and the campaign's folder in run_dir
+    campaign: int | tuple[int, ...] | None = None
+    campaign_seeds: list[int] = field(default_factory=list)
+    campaign_id: str | None = None
     # only the thresholds set by option/ini; the checks fill in the rest from Thresholds
     thresholds: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def campaign_dir(self) -> Path | None:
+        """Where a campaign's run folders and its campaign.json go (None: no campaign)."""
+        return None if self.campaign_id is None else self.run_dir / self.campaign_id
 
     @property
     def replay(self) -> bool:
@@ -214,6 +247,13 @@ class SoakSettings:
         seed = parsed["soak_seed"]
         if seed == "last":
             seed = last_seed(_abs(parsed["soak_run_dir"], root))
+        campaign = parsed["soak_campaign"]
+        if isinstance(campaign, tuple) and seed is not None:
+            raise SoakUsageError(f"--soak-campaign / soak_campaign = {values['soak_campaign']!r}: "
+                                 "a seed list names every seed; drop --soak-seed / soak_seed "
+                                 "(or give a count: --soak-campaign 3 --soak-seed 11)")
+        if isinstance(campaign, tuple):     # a seed list: its first is the session's seed
+            seed = campaign[0]
         thresholds = {o.name.removeprefix("soak_"): parsed[o.name] for o in THRESHOLD_OPTIONS
                       if values.get(o.name) not in (None, "", [])}
         schedule = parsed["soak_schedule"]
@@ -232,7 +272,7 @@ class SoakSettings:
             stop_timeout_s=parsed["soak_stop_timeout_s"],
             report_tz=_zone(parsed["soak_report_tz"]),
             recording=_recording(parsed["soak_recording"], parsed["soak_feed"], root),
-            worker_id=worker_id, thresholds=thresholds,
+            worker_id=worker_id, thresholds=thresholds, campaign=campaign,
         )
 
 
