@@ -15,12 +15,15 @@ from tests.replay_feed.conftest import FIXTURE, collect
 
 AGG_FIELDS = {"e", "E", "a", "s", "p", "q", "f", "l", "T", "m"}
 DEPTH_FIELDS = {"e", "E", "T", "s", "U", "u", "pu", "b", "a"}
+# paced, not "max": unpaced with no client yet, the feed can serve the whole recording
+# before the test's client connects (it raced, and lost, under load)
+PACED = "20"
 TICKER_FIELDS = {"e", "u", "s", "b", "B", "a", "A", "T", "E"}
 
 
 @pytest.mark.parametrize("prefix", ["", "/market"])
 def test_raw_stream_sends_bare_payloads(make_feed, prefix):
-    feed = make_feed(recording=FIXTURE, speed="max", start_on="now")
+    feed = make_feed(recording=FIXTURE, speed=PACED, start_on="now")
     url = f"{feed.urls['ws_base']}{prefix}/ws/btcusdt@aggTrade"
     frames = [json.loads(f) for f in collect(url, 5)]
     assert all(set(f) >= AGG_FIELDS and f["e"] == "aggTrade" and f["s"] == "BTCUSDT"
@@ -30,7 +33,7 @@ def test_raw_stream_sends_bare_payloads(make_feed, prefix):
 
 @pytest.mark.parametrize("prefix", ["", "/public"])
 def test_combined_stream_wraps_in_envelope(make_feed, prefix):
-    feed = make_feed(recording=FIXTURE, speed="max", start_on="now")
+    feed = make_feed(recording=FIXTURE, speed=PACED, start_on="now")
     url = f"{feed.urls['ws_base']}{prefix}/stream?streams=btcusdt@depth@100ms/ethusdt@bookTicker"
     frames = [json.loads(f) for f in collect(url, 40)]
     assert {f["stream"] for f in frames} == {"btcusdt@depth@100ms", "ethusdt@bookTicker"}
@@ -40,7 +43,7 @@ def test_combined_stream_wraps_in_envelope(make_feed, prefix):
 
 
 def test_routes_serve_only_their_streams_and_unknown_paths_are_404(make_feed):
-    feed = make_feed(recording=FIXTURE, speed="max", start_on="now")
+    feed = make_feed(recording=FIXTURE, speed=PACED, start_on="now")
     url = f"{feed.urls['ws_base']}/public/stream?streams=btcusdt@aggTrade/btcusdt@bookTicker"
     frames = [json.loads(f) for f in collect(url, 20)]
     assert {f["stream"] for f in frames} == {"btcusdt@bookTicker"}   # aggTrade is on /market
