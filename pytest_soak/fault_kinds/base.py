@@ -197,3 +197,19 @@ def with_health(tolerates: Tolerates, *stages: str | None) -> Tolerates:
     """`tolerates` with these stages' health added (None entries skipped)."""
     extra = tuple(s for s in stages if s and s not in tolerates.health)
     return replace(tolerates, health=tolerates.health + extra)
+
+
+def stage_fault_tolerates(tolerates: Tolerates, target: str | None) -> Tolerates:
+    """What a fault on one stage's process tolerates: that stage's health, and
+    reconnect_count only when the stage is harvest (only harvest holds the feed's
+    connections, so a reconnect after a fault on any other stage is a stray)."""
+    counters = ("reconnect_count",) if target == "harvest" else ()
+    return with_health(replace(tolerates, counters=counters), target)
+
+
+def live_stage_pid(f: Any, ctx: FaultContext) -> int:
+    """The pid of the fault's target stage as the harness sees it now; RuntimeError if none."""
+    pid = ctx.observer.tree.stage_pids().get(f.target)
+    if pid is None:
+        raise RuntimeError(f"no live process for stage {f.target!r}")
+    return pid

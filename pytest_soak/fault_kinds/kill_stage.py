@@ -18,7 +18,7 @@ plays out in wall seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import psutil
@@ -28,8 +28,9 @@ from pytest_soak.fault_kinds.base import (
     FaultContext,
     FaultKind,
     Tolerates,
+    live_stage_pid,
     now_ms,
-    with_health,
+    stage_fault_tolerates,
 )
 from pytest_soak.resources import started_ms
 
@@ -37,14 +38,10 @@ from pytest_soak.resources import started_ms
 @dataclass(frozen=True)
 class KillStage(FaultKind):
     def default_tolerates(self, target: str | None, params: dict[str, Any]) -> Tolerates:
-        # only a killed harvest re-opens the feed's connections: reconnects are its alone
-        counters = ("reconnect_count",) if target == "harvest" else ()
-        return with_health(replace(self.tolerates, counters=counters), target)
+        return stage_fault_tolerates(self.tolerates, target)
 
     def start(self, f: Any, ctx: FaultContext) -> dict[str, Any]:
-        pid = ctx.observer.tree.stage_pids().get(f.target)
-        if pid is None:
-            raise RuntimeError(f"no live process for stage {f.target!r}")
+        pid = live_stage_pid(f, ctx)
         proc = psutil.Process(pid)
         old_started = started_ms(proc)   # its uptime at the kill: D9's backoff reset
         # taken just before the signal: never later than the death, so a harness thread

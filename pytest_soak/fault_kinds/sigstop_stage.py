@@ -20,24 +20,28 @@ D9 is meant to see that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import psutil
 
-from pytest_soak.fault_kinds.base import FaultContext, FaultKind, Tolerates, now_ms, with_health
+from pytest_soak.fault_kinds.base import (
+    FaultContext,
+    FaultKind,
+    Tolerates,
+    live_stage_pid,
+    now_ms,
+    stage_fault_tolerates,
+)
 
 
 @dataclass(frozen=True)
 class SigstopStage(FaultKind):
     def default_tolerates(self, target: str | None, params: dict[str, Any]) -> Tolerates:
-        counters = ("reconnect_count",) if target == "harvest" else ()
-        return with_health(replace(self.tolerates, counters=counters), target)
+        return stage_fault_tolerates(self.tolerates, target)
 
     def start(self, f: Any, ctx: FaultContext) -> dict[str, Any]:
-        pid = ctx.observer.tree.stage_pids().get(f.target)
-        if pid is None:
-            raise RuntimeError(f"no live process for stage {f.target!r}")
+        pid = live_stage_pid(f, ctx)
         stopped_ms = now_ms()
         psutil.Process(pid).suspend()
         return {"stopped_pid": pid, "signal": "SIGSTOP", "stopped_ms": stopped_ms}
