@@ -7,7 +7,7 @@ another decision, differs. Prints JSON lines: one per run (verdict, wall s), the
 `identical_signal_fraction` (bar 0.999) and `differing_signal_rows` (bar 0), and the first
 differing row of each kind (only in A, only in B, changed) so a reader can start there.
 
-    python benchmarks/reproducibility.py [--seed 42] [--minutes 60]
+    python benchmarks/reproducibility.py [--seed 42] [--minutes 60] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -68,10 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep both run folders under this folder (a/ and b/)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="reproducibility-") as tmp:
-        a = gate(args.seed, args.minutes, Path(tmp) / "a")
-        b = gate(args.seed, args.minutes, Path(tmp) / "b")
+        where = args.keep or Path(tmp)
+        a = gate(args.seed, args.minutes, where / "a")
+        b = gate(args.seed, args.minutes, where / "b")
         result = compare(decisions(a), decisions(b))
     print(json.dumps({"metric": "identical_signal_fraction",
                       "value": round(result["identical_fraction"], 6), "unit": "fraction",

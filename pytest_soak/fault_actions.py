@@ -53,7 +53,7 @@ class FaultRunner:
         if not faults:
             return
         try:
-            session0 = self.ctx.start_event_ms - self.ctx.feed.state()["session_start_wall_ms"]
+            session0 = self.ctx.start_event_ms - self.ctx.feed.state()["session_start_ms"]
         except Exception as exc:  # noqa: BLE001 - recorded at each fault's start
             self.plan_errors = {f.id: f"the feed's session is unknown: {exc}" for f in faults}
             return

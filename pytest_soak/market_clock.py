@@ -31,12 +31,14 @@ class MarketClock:
     def started(self) -> bool:
         return self.start_event_ms is not None
 
-    def start(self) -> None:
-        """Market second 0 is now."""
+    def start(self, at_event_ms: int | None = None) -> None:
+        """Market second 0 is `at_event_ms` (an event time reached already), else now."""
         self._refresh(force=True)
         with self._lock:
-            self.start_event_ms = int(self._now_event_ms())
-            self.start_wall_ms = int(time.time() * 1000)
+            now = int(self._now_event_ms())
+            self.start_event_ms = now if at_event_ms is None else min(int(at_event_ms), now)
+            self.start_wall_ms = int(time.time() * 1000) - int(
+                (now - self.start_event_ms) / self.speed)
 
     def invalidate(self) -> None:
         """The feed's rate may have changed (a burst started or ended): re-read it now."""

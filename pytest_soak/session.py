@@ -43,6 +43,10 @@ from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak_evidence.schemas import violations
 
 OBSERVATIONS = "harness_observations.json"
+# Market second 0 this many wall seconds (x speed, in market time) after the feed's first
+# event: past a healthy start of the reference pipeline under load (1.5-2.5 wall s measured at
+# 30x), short enough not to stretch the gate
+MARKET_ZERO_WALL_S = 5.0
 
 
 @dataclass
@@ -198,7 +202,7 @@ class SoakSession:
                 "config": str(self.harness_dir / "pipeline_config.yaml"),
                 "run_dir": str(self.run_dir), "run_id": self.run_id, "sink": self.sink,
                 "minutes": f"{s.minutes:g}",
-                "pipeline_minutes": f"{s.minutes + self.spec.self_stop_margin_min:g}",
+                "pipeline_minutes": f"{s.minutes + self._pipeline_margin_min():g}",
                 "health_port": "0", "mode": s.mode, "speed": s.speed,
                 "replay_flag": "1" if s.replay else "0", "replay_mode_bool": s.replay,
                 "report_tz": s.report_tz,
@@ -290,8 +294,41 @@ class SoakSession:
             raise PipelineExited(f"the pipeline exited with code {code} {when}; see "
                                  f"{self.harness_dir / 'pipeline.out.log'}")
 
+    def _pipeline_margin_min(self) -> float:
+        """What the pipeline's own timer adds to the soak's minutes: the spec's margin and the
+        market minutes from the feed's first event to second 0."""
+        zero = MARKET_ZERO_WALL_S * self.settings.speed / 60 if self.settings.feed == "replay" \
+            else 0.0
+        return zero + self.spec.self_stop_margin_min
+
+    def _start_market_clock(self) -> None:
+        """Market second 0 at a fixed event time of the feed's session, MARKET_ZERO_WALL_S x
+        speed after its first event, so one seed's schedule meets one market whenever the
+        pipeline happened to become healthy (issue 14); a pipeline slower than that starts
+        the clock when healthy, and the history says the run is not reproducible."""
+        zero = None
+        if self.feed is not None:
+            try:
+                first = self.feed.state().get("session_start_ms")
+            except Exception:  # noqa: BLE001 - no anchor: second 0 is now, as without a feed
+                first = None
+            zero = None if first is None else int(first + MARKET_ZERO_WALL_S * self.settings.speed
+                                                  * 1000)
+        if zero is not None:
+            if self.clock.event_ms() > zero:
+                self.history.record("market_zero_late", None, zero_event_ms=zero, reason=(
+                    f"the pipeline was healthy after the market's second 0 "
+                    f"({MARKET_ZERO_WALL_S:g} wall s x speed after the feed's first event): "
+                    f"second 0 is the healthy moment, and the run is not reproducible by its "
+                    f"seed"))
+                zero = None
+            while zero is not None and self.clock.event_ms() < zero:
+                self._check_pipeline_alive("before the market's second 0")
+                time.sleep(0.01)
+        self.clock.start(zero)
+
     def _run_schedule(self) -> None:
-        self.clock.start()
+        self._start_market_clock()
         self.observer.counting = True
         self.history.record("market_clock_start", 0.0, start_event_ms=self.clock.start_event_ms)
         ctx = FaultContext(feed=self.feed, store=self.store, observer=self.observer,

@@ -2,6 +2,11 @@
 
 Both are plain state that serialises to JSON (`to_state` / `from_state`) so the signal stage
 can checkpoint and restore them exactly: a restarted stage computes the same numbers.
+
+Running sums are kept in fixed point (`fixed`: an exact integer of 2**-64 units), not as a float
+that values are added to and subtracted from: a float running sum carries a residue of its whole
+history (two runs whose windows held the same values differed in the 16th digit for the rest of
+the run after one different minute), an exact one depends only on what the window holds now.
 """
 
 from __future__ import annotations
@@ -10,28 +15,38 @@ import bisect
 import math
 from collections import deque
 
+SCALE = 2 ** 64
+
+
+def fixed(value: float) -> int:
+    """`value` in exact 2**-64 units (a float times a power of two is exact; the rounding is a
+    function of the value alone)."""
+    return round(value * SCALE)
+
 
 class WindowSum:
     """Sum (and count) of values whose event time lies in (now - window_ms, now]."""
 
-    __slots__ = ("window_ms", "items", "total")
+    __slots__ = ("window_ms", "items", "acc")
 
     def __init__(self, window_ms: int) -> None:
         self.window_ms = window_ms
         self.items: deque[tuple[int, float]] = deque()
-        self.total = 0.0
+        self.acc = 0                  # the exact sum, in fixed point
+
+    @property
+    def total(self) -> float:
+        return self.acc / SCALE
 
     def add(self, ts_ms: int, value: float) -> None:
         self.items.append((ts_ms, value))
-        self.total += value
+        self.acc += fixed(value)
 
     def evict(self, now_ms: int) -> None:
         items = self.items
         horizon = now_ms - self.window_ms
         while items and items[0][0] <= horizon:
-            self.total -= items.popleft()[1]
-        if not items:
-            self.total = 0.0          # no float residue once the window is empty
+            self.acc -= fixed(items.popleft()[1])
 
     def __len__(self) -> int:
         return len(self.items)
@@ -40,13 +55,13 @@ class WindowSum:
         return self.total / len(self.items) if self.items else 0.0
 
     def to_state(self) -> dict:
-        # the running total itself, not a fresh sum: a restored window must give the very same
-        # floats as one that never stopped
-        return {"items": [list(item) for item in self.items], "total": self.total}
+        return {"items": [list(item) for item in self.items]}
 
     def load_state(self, state: dict) -> None:
+        # the exact sum is a function of the items alone: recomputed, it is the one that never
+        # stopped
         self.items = deque((int(ts), float(v)) for ts, v in state["items"])
-        self.total = float(state["total"])
+        self.acc = sum(fixed(v) for _, v in self.items)
 
 
 class RollingZ:
@@ -54,19 +69,17 @@ class RollingZ:
 
     The history holds the value seen at the first evaluation of each new bucket, so its length
     is measured in event time, not in trade counts (bursts do not flood it). Mean and
-    (population) std come from running sums, recomputed exactly every `max_samples` samples so
-    float drift cannot build up.
+    (population) std come from exact running sums (fixed point), so they are a function of the
+    samples held.
     """
 
-    __slots__ = ("sample_ms", "samples", "last_bucket", "total", "total_sq", "since_exact",
-                 "mean", "std")
+    __slots__ = ("sample_ms", "samples", "last_bucket", "acc", "acc_sq", "mean", "std")
 
     def __init__(self, sample_ms: int, max_samples: int) -> None:
         self.sample_ms = sample_ms
         self.samples: deque[float] = deque(maxlen=max_samples)
         self.last_bucket: int | None = None
-        self.total = self.total_sq = 0.0
-        self.since_exact = 0
+        self.acc = self.acc_sq = 0
         self.mean = self.std = 0.0
 
     def observe(self, ts_ms: int, value: float) -> None:
@@ -77,19 +90,20 @@ class RollingZ:
         samples = self.samples
         if len(samples) == samples.maxlen:
             dropped = samples[0]
-            self.total -= dropped
-            self.total_sq -= dropped * dropped
+            self.acc -= fixed(dropped)
+            self.acc_sq -= fixed(dropped * dropped)
         samples.append(value)
-        self.total += value
-        self.total_sq += value * value
-        self.since_exact += 1
-        if self.since_exact >= samples.maxlen:
-            self.total = math.fsum(samples)
-            self.total_sq = math.fsum(s * s for s in samples)
-            self.since_exact = 0
-        n = len(samples)
-        self.mean = self.total / n
-        self.std = math.sqrt(max(0.0, self.total_sq / n - self.mean * self.mean))
+        self.acc += fixed(value)
+        self.acc_sq += fixed(value * value)
+        self._moments()
+
+    def _moments(self) -> None:
+        n = len(self.samples)
+        if not n:
+            self.mean = self.std = 0.0
+            return
+        self.mean = self.acc / (SCALE * n)
+        self.std = math.sqrt(max(0.0, self.acc_sq / (SCALE * n) - self.mean * self.mean))
 
     def z(self, value: float, clip: float) -> float:
         if self.std <= 1e-9 * max(1.0, abs(self.mean)):
@@ -107,16 +121,14 @@ class RollingZ:
         return len(self.samples)
 
     def to_state(self) -> dict:
-        return {"samples": list(self.samples), "last_bucket": self.last_bucket,
-                "total": self.total, "total_sq": self.total_sq, "since_exact": self.since_exact,
-                "mean": self.mean, "std": self.std}
+        return {"samples": list(self.samples), "last_bucket": self.last_bucket}
 
     def load_state(self, state: dict) -> None:
         self.samples = deque((float(s) for s in state["samples"]), maxlen=self.samples.maxlen)
         self.last_bucket = state["last_bucket"]
-        for name in ("total", "total_sq", "mean", "std"):
-            setattr(self, name, float(state[name]))
-        self.since_exact = int(state["since_exact"])
+        self.acc = sum(fixed(s) for s in self.samples)
+        self.acc_sq = sum(fixed(s * s) for s in self.samples)
+        self._moments()
 
 
 class RollingQuantile:

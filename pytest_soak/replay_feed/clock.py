@@ -1,8 +1,9 @@
 """The feed's market clock: market time = anchor + rate x wall elapsed (rate = speed x burst).
 
-All times are epoch ms in the re-stamped domain (the session starts at the wall 'now'), so at
-1x the market clock *is* the wall clock: quasi-real-time for LIVE mode. `max` speed has no
-clock: market time is simply the time of the last event delivered.
+All times are epoch ms in the re-stamped domain. LIVE: the session starts at the wall 'now', so
+at 1x the market clock *is* the wall clock (quasi-real time). REPLAY: it starts at the source's
+first time plus whole days (engine.session_offset_ms), so one seed gives one set of stamps.
+`max` speed has no clock: market time is simply the time of the last event delivered.
 
 LIVE (`live`): event time must never run ahead of the wall clock. A burst then speeds up the
 *source* clock only (which events are due: `now`), not the stamps: the events' timestamps

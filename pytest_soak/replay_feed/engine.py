@@ -24,6 +24,20 @@ log = logging.getLogger("replay_feed")
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
+DAY_MS = 86_400_000
+
+
+def session_offset_ms(wall_now_ms: int, first_ms: int, live: bool) -> int:
+    """What the session adds to the source's times. LIVE: the session starts at the wall 'now'
+    (quasi-real time). Otherwise a whole number of days, the most that keeps the first stamp
+    at or before now: the time of day, minute and second phases of the source are kept, so two
+    runs of one seed carry the same stamps up to whole days and bucket the same (a z-score
+    sample per second, a report's day in any fixed-offset zone), whenever they run."""
+    if live:
+        return wall_now_ms - first_ms
+    return (wall_now_ms - first_ms) // DAY_MS * DAY_MS
+
+
 class Client:
     _ids = itertools.count(1)
 
@@ -70,6 +84,7 @@ class FeedEngine:
         self.delivered = 0
         self.skipped = 0
         self.session_start_wall_ms: int | None = None
+        self.session_start_ms: int | None = None     # its event time (the stamp domain)
         self.accounting = Accounting()
 
     # ---- subscriptions ------------------------------------------------------------------
@@ -122,8 +137,10 @@ class FeedEngine:
         if self.started.is_set():
             return False
         self.session_start_wall_ms = wall_ms()
-        self.offset_ms = self.session_start_wall_ms - self.source.first_ms
-        self.clock.start(self.session_start_wall_ms)
+        self.offset_ms = session_offset_ms(self.session_start_wall_ms, self.source.first_ms,
+                                           live=self.clock.live)
+        self.session_start_ms = self.source.first_ms + self.offset_ms
+        self.clock.start(self.session_start_ms)
         self.started.set()
         return True
 
@@ -142,8 +159,8 @@ class FeedEngine:
                 return
             shift = self._shift(due)
             if self.plan is not None:
-                self.plan.due(record["recv_ms"] + shift - self.session_start_wall_ms,
-                              _event_of(record, shift, self.session_start_wall_ms))
+                self.plan.due(record["recv_ms"] + shift - self.session_start_ms,
+                              _event_of(record, shift, self.session_start_ms))
             await self._deliver(record, shift)
             count += 1
             if count % 256 == 0:

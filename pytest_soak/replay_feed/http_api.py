@@ -131,6 +131,7 @@ def _state(server: FeedHttpServer) -> dict:
     return {"started": engine.started.is_set(), "finished": engine.finished,
             "speed": engine.clock.speed, "rate": engine.clock.rate(),
             "market_ms": engine.market_ms(), "session_start_wall_ms": engine.session_start_wall_ms,
+            "session_start_ms": engine.session_start_ms,
             "delivered": engine.delivered, "skipped": engine.skipped,
             "paused_all": engine.paused_all or not engine.resumed.is_set(),
             "paused_streams": sorted(engine.paused_streams),

@@ -6,6 +6,7 @@ import time
 
 import requests
 
+from pytest_soak.replay_feed.generator import EPOCH_MS
 from tests.replay_feed.conftest import FIXTURE
 
 
@@ -20,7 +21,12 @@ def test_each_call_reports_what_and_when(make_feed):
     end = post(feed, "pause/end", {"stream": "btcusdt@aggTrade"}).json()
     assert (start["fault"], start["action"], end["action"]) == ("pause", "start", "end")
     assert before <= start["wall_ms"] <= end["wall_ms"] <= int(time.time() * 1000)
-    assert abs(start["market_ms"] - start["wall_ms"]) < 1_000          # 1x: market = wall
+    state = requests.get(f"{feed.urls['control_base']}/state", timeout=5).json()
+    session_ms = start["market_ms"] - state["session_start_ms"]    # 1x: market paces wall
+    assert abs(session_ms - (start["wall_ms"] - state["session_start_wall_ms"])) < 1_000
+    # REPLAY: the source's own times plus whole days, the first stamp not after the start
+    assert (state["session_start_ms"] - EPOCH_MS) % 86_400_000 == 0
+    assert 0 <= state["session_start_wall_ms"] - state["session_start_ms"] < 86_400_000
     history = requests.get(f"{feed.urls['control_base']}/history", timeout=5).json()
     assert [h["id"] for h in history] == [start["id"], end["id"]]
 

@@ -40,7 +40,7 @@ def planned_run(make_feed) -> tuple[list, dict, dict]:
         async with connect(f"{feed.urls['ws_base']}/stream?streams={STREAMS}") as ws:
             await asyncio.sleep(0.2)                     # subscribed before the session starts
             control(feed, "start")
-            session0 = control(feed, "state", get=True)["session_start_wall_ms"]
+            session0 = control(feed, "state", get=True)["session_start_ms"]
             while True:
                 try:
                     raw = await asyncio.wait_for(ws.recv(), 5)
@@ -143,7 +143,7 @@ def test_a_live_burst_raises_the_event_rate_never_the_clock(make_feed):
         seen = []
         async with connect(f"{feed.urls['ws_base']}/stream?streams={STREAMS}") as ws:
             await asyncio.sleep(1.0)
-            session0 = control(feed, "state", get=True)["session_start_wall_ms"]
+            session0 = control(feed, "state", get=True)["session_start_ms"]
             now = int(time.time() * 1000) - session0
             control(feed, "plan", {"faults": [{"id": "b", "control": "burst",
                                                "params": {"factor": 20},

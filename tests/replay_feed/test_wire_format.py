@@ -78,11 +78,11 @@ def test_subscribe_unsubscribe_list_methods(make_feed):
 
 
 def test_rest_endpoints(make_feed):
-    feed = make_feed(recording=FIXTURE, speed=1, start_on="now")
+    feed = make_feed(recording=FIXTURE, speed=1, start_on="now", live=True)
     rest = feed.urls["rest_base"]
     assert requests.get(f"{rest}/fapi/v1/ping", timeout=5).json() == {}
     server_time = requests.get(f"{rest}/fapi/v1/time", timeout=5).json()["serverTime"]
-    assert abs(server_time - time.time() * 1000) < 2_000         # 1x: re-stamped to now
+    assert abs(server_time - time.time() * 1000) < 2_000     # LIVE 1x: re-stamped to now
     info = requests.get(f"{rest}/fapi/v1/exchangeInfo", timeout=5).json()
     filters = {s["symbol"]: {f["filterType"]: f for f in s["filters"]} for s in info["symbols"]}
     assert filters["BTCUSDT"]["PRICE_FILTER"]["tickSize"] == "0.1"
@@ -98,11 +98,23 @@ def test_rest_endpoints(make_feed):
     assert len(snap["bids"]) == 20 and float(snap["bids"][0][0]) < float(snap["asks"][0][0])
 
 
-def test_event_times_are_restamped_to_now_at_1x(make_feed):
-    feed = make_feed(generate_seed=4, speed=1, start_on="now")
+def test_live_event_times_are_restamped_to_now_at_1x(make_feed):
+    feed = make_feed(generate_seed=4, speed=1, start_on="now", live=True)
     frames = collect(f"{feed.urls['ws_base']}/public/ws/btcusdt@depth@100ms", 5)
     for frame in map(json.loads, frames):
         assert abs(frame["E"] - time.time() * 1000) < 1_500
+
+
+def test_replay_event_times_are_the_sources_plus_whole_days(make_feed):
+    """REPLAY: two runs of one seed carry the same stamps up to whole days, whenever they run."""
+    stamps = []
+    for _ in range(2):
+        feed = make_feed(generate_seed=4, speed=20, start_on="now")
+        frames = collect(f"{feed.urls['ws_base']}/market/ws/btcusdt@aggTrade", 5)
+        stamps.append([(f["a"], f["T"] % 86_400_000) for f in map(json.loads, frames)])
+        first = json.loads(frames[0])["T"]
+        assert -1_500 <= time.time() * 1000 - first < 86_400_000   # not after now
+    assert stamps[0] == stamps[1]
 
 
 def test_snapshot_is_consistent_with_the_diff_stream(make_feed):

@@ -55,7 +55,7 @@ def test_feed_faults_are_applied_at_their_exact_event_times(feed, tmp_path) -> N
         time.sleep(0.05)
     runner.finish(market_s())
     history.close()
-    session0 = start_event_ms - feed.state()["session_start_wall_ms"]
+    session0 = start_event_ms - feed.state()["session_start_ms"]
     faults = history.fault_list()
     errors = [e.message for e in fault_validator().iter_errors(faults)]
     assert errors == []
