@@ -132,7 +132,8 @@ def render_tree(node: Any, values: dict[str, Any], source: Path, where: str = "o
             return values[inner]
         scaled = SCALED.fullmatch(node)
         if scaled:                       # "{speed*85}": a rate per market second, in wall terms
-            return float(values["speed"]) * float(scaled.group(1))
+            value = float(values["speed"]) * float(scaled.group(1))
+            return int(value) if value.is_integer() else value   # fits an integer key too
         per_speed = PER_SPEED.fullmatch(node)
         if per_speed:                    # "{60/speed}": market seconds, in wall terms
             return float(per_speed.group(1)) / float(values["speed"])

@@ -35,6 +35,7 @@ class SignalConfig:
     reorder_lateness_ms: float
     reorder_max_events: int
     depth_settle_ms: int
+    trade_gap_settle_ms: int
 
     @classmethod
     def from_section(cls, section: dict[str, Any] | None) -> SignalConfig:

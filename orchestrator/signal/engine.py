@@ -51,7 +51,8 @@ class SignalEngine:
         self.counters: dict[str, int] = {
             "aggTrade": 0, "bookTicker": 0, "depthUpdate": 0, "other": 0,
             "malformed": 0, "replayed_skipped": 0, "signals": 0,
-            "depth_breaks": 0, "depth_slow_resyncs": 0, "depth_settling_skipped": 0}
+            "depth_breaks": 0, "depth_slow_resyncs": 0, "depth_settling_skipped": 0,
+            "trade_gaps": 0, "trade_slow_gaps": 0, "gap_skipped": 0}
         self.gating_counts: dict[str, int] = dict.fromkeys(GATING_REASONS, 0)
         self.last_event_ms: int | None = None
         self.last_signal: dict[str, dict] = {}
@@ -100,6 +101,8 @@ class SignalEngine:
             return
         feats.last_book_u = update_id
         self.counters["bookTicker"] += 1
+        if self._skipped_in_gap(feats, ts_ms):
+            return
         self._seen(ts_ms)
         feats.note_event(ts_ms)
         feats.on_quote(quote)
@@ -116,6 +119,8 @@ class SignalEngine:
             return
         self.counters["depthUpdate"] += 1
         self._seen(ts_ms)
+        if self._skipped_in_gap(feats, ts_ms):
+            return
         status = feats.on_depth(ts_ms, update_id, _chained(data, feats.last_depth_u), bids, asks)
         if status in ("break", "slow_resync"):
             self.counters["depth_breaks"] += 1
@@ -142,13 +147,34 @@ class SignalEngine:
         if feats.last_agg_id is not None and agg_id <= feats.last_agg_id:
             self.counters["replayed_skipped"] += 1
             return None
+        gap = feats.last_agg_id is not None and agg_id != feats.last_agg_id + 1
         feats.last_agg_id = agg_id
         self.counters["aggTrade"] += 1
         self._ids.add(symbol, agg_id)
         self._seen(ts_ms)
+        if gap:
+            self._on_trade_gap(symbol, feats, ts_ms)
+        if self._skipped_in_gap(feats, ts_ms):
+            return None
         feats.note_event(ts_ms)
         feats.on_trade(ts_ms, qty, maker)
         return self._evaluate(symbol, feats, ts_ms, agg_id, price)
+
+    def _on_trade_gap(self, symbol: str, feats: SymbolFeatures, ts_ms: int) -> None:
+        self.counters["trade_gaps"] += 1
+        if not feats.trade_gap(ts_ms):
+            self.counters["trade_slow_gaps"] += 1
+            if self.counters["trade_slow_gaps"] == 1:
+                log.warning("%s: the first trade after a gap in the aggTrade ids came more than "
+                            "trade_gap_settle_ms (%d) after the last one before it: the skip "
+                            "ends on the settle grid after it (further ones are only counted)",
+                            symbol, self.cfg.trade_gap_settle_ms)
+
+    def _skipped_in_gap(self, feats: SymbolFeatures, ts_ms: int) -> bool:
+        if not feats.in_gap(ts_ms):
+            return False
+        self.counters["gap_skipped"] += 1
+        return True
 
     @property
     def aggtrade_ids(self) -> dict[str, dict[str, int]]:

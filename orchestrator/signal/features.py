@@ -85,6 +85,8 @@ class SymbolFeatures:
         self.last_depth_u: int | None = None
         self.last_depth_ms: int | None = None
         self.depth_from_ms: int | None = None      # depth flow counts from here (settle rule)
+        self.last_trade_ms: int | None = None
+        self.gap_until_ms: int | None = None       # after a trade gap: skipped up to here
 
     # ---- updates ------------------------------------------------------------------------
     def on_quote(self, quote: Quote) -> None:
@@ -124,11 +126,39 @@ class SymbolFeatures:
         self.passive.evict(ts_ms)       # the other windows are evicted at each trade
         return status
 
+    def in_gap(self, ts_ms: int) -> bool:
+        """Is this record inside the skip period of a trade gap (docs/signals.md)?"""
+        return self.gap_until_ms is not None and ts_ms < self.gap_until_ms
+
+    def trade_gap(self, ts_ms: int) -> bool:
+        """Trades are missing before this one (a reconnect, load shedding): skip every record
+        of the symbol until `trade_gap_settle_ms` after the last trade before the gap, and
+        forget what was applied after that trade, so the state from there on depends only on
+        the market before and after the gap, not on when the gap ended. False when the gap
+        outlasted the settle period: the skip then ends on the settle grid after this trade
+        (deterministic unless two runs' first trades straddle a grid line)."""
+        settle = self.cfg.trade_gap_settle_ms
+        start = self.last_trade_ms if self.last_trade_ms is not None else ts_ms
+        until = start + settle
+        in_time = ts_ms < until
+        if not in_time:
+            until = (ts_ms // settle + 1) * settle if settle else ts_ms
+        for window in (self.ofi, self.cvd, self.volume, self.agreement, self.passive,
+                       self.trade_flow):
+            window.truncate_after(start)
+        self.quote = None                       # no OFI step across the gap
+        self.depth = DepthFlow(self.cfg.depth_levels)
+        self.last_depth_u = self.last_depth_ms = None
+        self.depth_from_ms = until              # the depth book restarts empty there
+        self.gap_until_ms = until
+        return in_time
+
     def on_trade(self, ts_ms: int, qty: float, buyer_is_maker: bool) -> None:
         signed = signed_trade_qty(qty, buyer_is_maker)
         self.cvd.add(ts_ms, signed)
         self.trade_flow.add(ts_ms, signed)
         self.volume.add(ts_ms, qty)
+        self.last_trade_ms = ts_ms
         self.evict(ts_ms)
 
     def passive_flow(self) -> float:
@@ -195,6 +225,7 @@ class SymbolFeatures:
             "last_agg_id": self.last_agg_id, "last_book_u": self.last_book_u,
             "last_depth_u": self.last_depth_u, "last_depth_ms": self.last_depth_ms,
             "depth_from_ms": self.depth_from_ms,
+            "last_trade_ms": self.last_trade_ms, "gap_until_ms": self.gap_until_ms,
         }
 
     def load_state(self, state: dict) -> None:
@@ -210,3 +241,5 @@ class SymbolFeatures:
         self.last_depth_u = state["last_depth_u"]
         self.last_depth_ms = state["last_depth_ms"]
         self.depth_from_ms = state["depth_from_ms"]
+        self.last_trade_ms = state.get("last_trade_ms")     # absent in older checkpoints
+        self.gap_until_ms = state.get("gap_until_ms")

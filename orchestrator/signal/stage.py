@@ -186,8 +186,10 @@ class SignalStage(Stage):
         """The reorder buffer's figures and the depth settle rule's counters."""
         counters = self.engine.counters
         return {**self.reorder.metrics(), "depth_settle_ms": self.cfg.depth_settle_ms,
+                "trade_gap_settle_ms": self.cfg.trade_gap_settle_ms,
                 **{k: counters[k] for k in ("depth_breaks", "depth_slow_resyncs",
-                                            "depth_settling_skipped")}}
+                                            "depth_settling_skipped", "trade_gaps",
+                                            "trade_slow_gaps", "gap_skipped")}}
 
     def manifest_sections(self) -> dict:
         counters = self.engine.counters

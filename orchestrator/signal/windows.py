@@ -48,6 +48,12 @@ class WindowSum:
         while items and items[0][0] <= horizon:
             self.acc -= fixed(items.popleft()[1])
 
+    def truncate_after(self, ts_ms: int) -> None:
+        """Forget the values later than `ts_ms` (applied before a gap was known)."""
+        items = self.items
+        while items and items[-1][0] > ts_ms:
+            self.acc -= fixed(items.pop()[1])
+
     def __len__(self) -> int:
         return len(self.items)
 

@@ -46,7 +46,7 @@ def test_warmup_then_ok_gating():
 def test_stale_quote_gates_stale_data():
     records = steady_market(40)
     last_ts = records[-1]["data"]["T"]
-    records += [agg_trade(1000 + i, last_ts + CFG.stale_ms + 100 * (i + 1)) for i in range(3)]
+    records += [agg_trade(161 + i, last_ts + CFG.stale_ms + 100 * (i + 1)) for i in range(3)]
     _, rows = run(records)
     assert [r["gating"] for r in rows[-3:]] == ["stale_data"] * 3
 
@@ -63,7 +63,7 @@ def test_sides_follow_the_flow():
     records = steady_market(40)
     last = records[-1]["data"]["T"]
     # a burst of taker sells against the buying history drives cvd_z and the score negative
-    records += [agg_trade(500 + i, last + 10 * (i + 1), qty=50, buyer_is_maker=True)
+    records += [agg_trade(161 + i, last + 10 * (i + 1), qty=50, buyer_is_maker=True)
                 for i in range(20)]
     _, rows = run(records)
     assert rows[-1]["cvd_z"] < 0 and rows[-1]["side"] == "sell"
@@ -113,3 +113,34 @@ def test_checkpoint_restore_is_float_exact_on_generated_market():
     restored.load_state(json.loads(json.dumps(first.to_state())))
     _, rows_b = run(records[cut:], restored)
     assert rows_a + rows_b == expected                   # exact floats, not approximately
+
+
+def test_a_trade_gap_skips_to_a_point_fixed_by_the_trade_before_it():
+    """Two runs lose the trades after id 160 for different spans (a reconnect that took 1 s
+    or 3 s): from the end of the skip on, their signals are identical."""
+    base = steady_market(40)                        # ids 1..160, 250 ms apart
+    last = base[-1]["data"]["T"]
+    after = steady_market(60, start_ms=last + 250)  # ids 1..240 again: renumbered below
+    for r in after:
+        if r["data"]["e"] == "aggTrade":
+            r["data"]["a"] += 160
+        else:
+            r["data"]["u"] += 160
+
+    def lose(seconds: float) -> list[dict]:
+        cut = last + seconds * 1000
+        return base + [r for r in after if r["data"]["T"] >= cut]
+
+    (eng_a, rows_a), (eng_b, rows_b) = run(lose(1)), run(lose(3))
+    assert eng_a.counters["trade_gaps"] == eng_b.counters["trade_gaps"] == 1
+    until = last + CFG.trade_gap_settle_ms
+    late_a = [r for r in rows_a if r["ts_ms"] >= until]
+    late_b = [r for r in rows_b if r["ts_ms"] >= until]
+    assert late_a and late_a == late_b
+    assert not [r for r in rows_a if last < r["ts_ms"] < until]          # skipped
+    # without the rule (settle 0: nothing skipped) the same two inputs give different signals
+    bare = SignalConfig.from_section({"trade_gap_settle_ms": 0})
+    rows_a0 = run(lose(1), SignalEngine(bare))[1]
+    rows_b0 = run(lose(3), SignalEngine(bare))[1]
+    assert [r for r in rows_a0 if r["ts_ms"] >= until] != [r for r in rows_b0
+                                                            if r["ts_ms"] >= until]
