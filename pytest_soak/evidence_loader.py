@@ -25,11 +25,13 @@ JSON_EVIDENCE = {
     "run_manifest.json": "run_manifest",
     "source_manifest.json": "source_manifest",
     "parity_diff.json": "parity_diff",
+    "model.json": "model",
 }
 OBSERVATIONS = "harness_observations.json"
 MANIFEST = "run_manifest.json"
 SOURCE_MANIFEST = "source_manifest.json"
 PARITY_DIFF = "parity_diff.json"
+MODEL = "model.json"
 
 
 @dataclass

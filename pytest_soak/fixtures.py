@@ -67,10 +67,22 @@ def soak_run(pytestconfig: pytest.Config, soak_settings: SoakSettings, soak_sink
         capman = pytestconfig.pluginmanager.getplugin("capturemanager")
         if capman is not None:
             with capman.global_and_fixture_disabled():
-                result = session.run()
+                result = _run_with_model(session)
         else:
-            result = session.run()
+            result = _run_with_model(session)
     plugin.results.append(result)
+    return result
+
+
+def _run_with_model(session: SoakSession) -> SoakResult:
+    """The soak, then (--soak-model) its fault-free model from the cache or run now (D13)."""
+    result = session.run()
+    if session.settings.model and not result.interrupted:
+        from pytest_soak import model_run
+        model_dir, key, cached = model_run.ensure_model(session.settings, session.spec,
+                                                        session.schedule, session.sink)
+        model_run.write_model_record(result.run_dir, model_dir, key, cached, session.schedule,
+                                     session.spec)
     return result
 
 

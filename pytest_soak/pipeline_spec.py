@@ -21,6 +21,9 @@ another team's pipeline honouring the contract (docs/soak.md) is soaked by point
     health: {url: template | null, discovery_file: NAME, url_key: KEY}
     self_stop_margin_min: 2         # {pipeline_minutes} = minutes + margin: the harness's
                                     # SIGINT, not the pipeline's own timer, ends the run
+    model_memory_s: {KIND: S}       # D13: market s after a lossy feed fault of KIND (burst,
+                                    # drop_connections, gap, stall_substream) in which signals
+                                    # may differ from the model's (windows hold its holes)
     progress: {events: "stage.metrics.key", signals: "stage.metrics.key"}   # status counters
     alerts_from: run_manifest.json  # file with an `alerts` section (firing alerts for progress)
 
@@ -78,6 +81,8 @@ class PipelineSpec:
     stage_regex: str = DEFAULT_STAGE_REGEX
     health: dict[str, Any] = field(default_factory=dict)
     self_stop_margin_min: float = 2.0
+    # D13: per lossy feed fault kind, how long it sways the signals (market s; absent: 0)
+    model_memory_s: dict[str, float] = field(default_factory=dict)
     progress: dict[str, str] = field(default_factory=dict)
     alerts_from: str | None = "run_manifest.json"
     evidence: dict[str, Any] = field(default_factory=dict)
@@ -216,6 +221,7 @@ def load_pipeline_spec(path: Path | None) -> PipelineSpec:
         health=health, contract=contract,
         self_stop_margin_min=float(doc.get("self_stop_margin_min",
                                            _field_default("self_stop_margin_min"))),
+        model_memory_s={str(k): float(v) for k, v in (doc.get("model_memory_s") or {}).items()},
         progress=dict(doc.get("progress") or {}),
         alerts_from=doc.get("alerts_from", _field_default("alerts_from")),
         evidence=dict(doc.get("evidence") or {}),

@@ -142,6 +142,9 @@ RUN_OPTIONS = (
     Option("soak_campaign", parse_campaign, None, "a campaign: N seeds (counting up from "
            "--soak-seed, else the schedule's seed) or a comma list of seeds; one soak per seed, "
            "side by side with -n N --dist loadgroup; campaign.json and a table at the end"),
+    Option("soak_model", parse_bool, False, "D13: also run (or take from the cache) the "
+           "fault-free model of this soak (the same market and feed faults, no process or "
+           "store faults) and compare the signals by row"),
     Option("soak_feed", str, "replay", "replay (local replay feed) or exchange", FEEDS),
     Option("soak_recording", str, None, "replay this recording (.jsonl or .jsonl.gz, the replay "
            "feed's format) as the market instead of the generator, looped to the soak's length"),
@@ -198,6 +201,7 @@ class SoakSettings:
     campaign: int | tuple[int, ...] | None = None
     campaign_seeds: list[int] = field(default_factory=list)
     campaign_id: str | None = None
+    model: bool = False                   # --soak-model: D13's model run
     # only the thresholds set by option/ini; the checks fill in the rest from Thresholds
     thresholds: dict[str, Any] = field(default_factory=dict)
 
@@ -273,6 +277,7 @@ class SoakSettings:
             report_tz=_zone(parsed["soak_report_tz"]),
             recording=_recording(parsed["soak_recording"], parsed["soak_feed"], root),
             worker_id=worker_id, thresholds=thresholds, campaign=campaign,
+            model=parsed["soak_model"],
         )
 
 

@@ -15,7 +15,7 @@ __all__ = [
     "test_D1_duration", "test_D2_health", "test_D3_alerts", "test_D4_timeseries_export",
     "test_D5_dual_sink_parity", "test_D6_manifest", "test_D7_harvester_slo", "test_D8_resources",
     "test_D9_fault_injection_restart", "test_D10_graceful_shutdown", "test_D11_evidence_bundle",
-    "test_D12_execution_outbox",
+    "test_D12_execution_outbox", "test_D13_fault_free_model",
 ]
 
 
@@ -65,3 +65,7 @@ def test_D11_evidence_bundle(soak_judgement: Judgement) -> None:
 
 def test_D12_execution_outbox(soak_judgement: Judgement) -> None:
     assert_item(soak_judgement, "D12")
+
+
+def test_D13_fault_free_model(soak_judgement: Judgement) -> None:
+    assert_item(soak_judgement, "D13")

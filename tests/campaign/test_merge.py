@@ -24,7 +24,8 @@ def make_run(template: Path, where: Path, seed: int, *, judge: bool = True,
     """A copy of the good run as seed `seed`'s, with its replay.json; judged unless told."""
     run = where / f"soak-{seed}"
     shutil.copytree(template, run)
-    rewrite(run, "harness_observations.json", lambda o: o.update(seed=seed))
+    for obs in ("harness_observations.json", "model/harness_observations.json"):  # and D13's
+        rewrite(run, obs, lambda o: o.update(seed=seed))
     if fail_d8:       # the pipeline's own manifest contradicts the harness: D8 fails
         rewrite(run, "run_manifest.json",
                 lambda m: m["resource_usage"].update(max_rss_mb=4.0))

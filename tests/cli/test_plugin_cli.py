@@ -48,7 +48,7 @@ def test_soak_runs_the_suite_with_the_rest_for_pytest_and_returns_its_code(
             "-p", "no:cacheprovider", "-q")
     done = run_python(*args, env=child_env(PATH=no_npx_path))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "12 passed" in done.stdout
+    assert "13 passed" in done.stdout
     assert len(list(alluredir.glob("*-result.json"))) == 12
     assert "soak: the Allure report could not be built" in done.stderr
     rewrite(good_run_dir, "run_manifest.json", lambda m: m["resource_usage"].update(max_rss_mb=4.0))

@@ -343,7 +343,22 @@ def good_run(root: Path) -> Path:
         (run / f"reports/{sink}/summary_20270115_080100.md").write_text("# report\n")
     write_parity(run)
     write_pipeline_config(run)
+    write_model(run, obs, rows)
     return run
+
+
+MODEL_MEMORY_S = {"burst": 30}
+
+
+def write_model(run: Path, obs: dict, rows: list[dict]) -> None:
+    """The run's fault-free model (D13): the same signals, its feed faults alone."""
+    feed = [f for f in obs["faults"] if f["applied_by"] == "feed"]
+    model_obs = {**obs, "run_id": "unit-model", "faults": feed, "restarts": []}
+    write_jsonl(run / "model/sinks/signals.jsonl", rows)
+    write_json_atomic(run / "model/harness_observations.json", model_obs, durable=False)
+    write_json_atomic(run / "model.json", {
+        "schema_version": 1, "key": "unit", "run_dir": "model", "cached": True,
+        "faults": [f["id"] for f in feed], "memory_s": MODEL_MEMORY_S}, durable=False)
 
 
 def write_pipeline_config(run: Path) -> None:
