@@ -22,6 +22,7 @@ from typing import Any
 
 from pytest_soak.checks._common import dig, interrupted, need, need_manifest, to_ms
 from pytest_soak.checks.aggregates import sink_aggregates
+from pytest_soak.checks.alert_crosscheck import check_crosscheck
 from pytest_soak.checks.alert_windows import (
     MINUTE_MS,
     PIPELINE_CONFIG,
@@ -63,7 +64,7 @@ def check_D3(run: RunEvidence, t: Thresholds) -> ItemResult:
     parts = [_rule_cycle(run, rule, alerts, timing, why_not, t) for rule in t.alert_rules]
     parts += [_nothing_outside(run, alerts, timing, why_not, t),
               _no_flapping(run, alerts, timing, why_not, t), _ratios_in_unit(alerts),
-              _in_daily_reports(run, alerts)]
+              _in_daily_reports(run, alerts), check_crosscheck(run, timing)]
     return combine("D3", parts)
 
 
@@ -285,6 +286,6 @@ ITEM = DodItem(
     # one sub-check per rule: it fired in each window that induces it and resolved after
     subchecks=(*(SubCheck(rule) for rule in alert_rules()), SubCheck("no stray alerts", "max"),
                SubCheck("no flapping", "max"), SubCheck("ratios in [0,1]"),
-               SubCheck("in daily reports")),
+               SubCheck("in daily reports"), SubCheck("promtool cross-check", "max")),
     check=check_D3, evidence=(MANIFEST, OBSERVATIONS, PIPELINE_CONFIG, "reports/*/summary_*.md"),
     plots=("alerts.png",))
