@@ -192,8 +192,9 @@ def _describe(f: Firing, by: str, other: str, inputs: Inputs, alerts: list[dict]
     at = inputs.end_ms(f.start)
     until = "still firing at the last minute" if f.end >= inputs.minutes else \
         f"resolved {_iso(inputs.end_ms(f.end))}"
-    return (f"{f.rule}: {by} fired at {_iso(at)} (minute {f.start + 1} of the series, "
-            f"{until}), {other} did not within one evaluation step; engine: "
+    return (f"{f.rule}: {by} fired at {_iso(at)} (the end of market minute "
+            f"{_iso(at - MINUTE_MS)}, promtool eval {f.start + 1}m; {until}), {other} did "
+            f"not within {tol} evaluation step(s); engine: "
             f"{_engine_value(alerts, f.rule, at)}, harness: "
             f"{_rebuilt_value(inputs, f.rule, f.start)}")
 
