@@ -2,7 +2,8 @@
 resolves in time, is recorded (rule, level, fired_at, resolved_at, details) in
 run_manifest.alerts and in every sink's daily report; no rule fires outside the windows of the
 faults that expect or tolerate it, none fires twice around one window (flapping); every ratio
-lies in [0, 1].
+lies in [0, 1]; and the shipped Prometheus rules, run by promtool over per-minute inputs the
+harness rebuilt itself, fire and resolve where the engine did (checks/alert_crosscheck.py).
 
 Which window induces which rule comes from the recorded faults only: a fault whose
 `expects.alerts` holds the rule. A rule no fault induced, or whose fault's effect was never
@@ -282,7 +283,9 @@ ITEM = DodItem(
                 "minutes plus one minute of alignment and the report's lateness, resolve "
                 "within its resolve minutes after, and appear in the manifest and daily "
                 "reports. Nothing may fire outside the window of a fault expecting or "
-                "tolerating its rule, nor twice around one window; every ratio lies in [0, 1].",
+                "tolerating its rule, nor twice around one window; every ratio lies in [0, 1]. "
+                "The shipped Prometheus rules, run by promtool over the inputs the harness "
+                "rebuilt, must fire and resolve where the engine did.",
     # one sub-check per rule: it fired in each window that induces it and resolved after
     subchecks=(*(SubCheck(rule) for rule in alert_rules()), SubCheck("no stray alerts", "max"),
                SubCheck("no flapping", "max"), SubCheck("ratios in [0,1]"),
