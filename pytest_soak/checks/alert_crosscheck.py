@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,14 +118,25 @@ def _write(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"), durable=False)
 
 
-def _run_promtool(run: RunEvidence, text: str, rules: ShippedRules
-                  ) -> tuple[subprocess.CompletedProcess | None, str]:
+def _attach(run: RunEvidence, text: str, rules: ShippedRules) -> tuple[Path, str]:
+    """Write the test and the rules it runs (beside it, so a reviewer reruns exactly this
+    judgement) into the run folder; into a temporary folder when that is read-only (a
+    downloaded artefact judged again), saying so."""
+    for folder in (run.run_dir / FOLDER, None):
+        try:
+            folder = folder or Path(tempfile.mkdtemp(prefix="soak-promtool-"))
+            folder.mkdir(parents=True, exist_ok=True)
+            _write(folder / rules.path.name, rules.path.read_text(encoding="utf-8"))
+            _write(folder / Path(TEST_FILE).name, text)
+            return folder, "" if folder == run.run_dir / FOLDER else \
+                f" (the run folder is not writable: test file in {folder})"
+        except OSError:
+            continue
+    raise OSError("no writable folder for the promtool test file")
+
+
+def _run_promtool(folder: Path) -> tuple[subprocess.CompletedProcess | None, str]:
     exe = shutil.which("promtool")
-    folder = run.run_dir / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    # the rules judged, beside the test, so a reviewer reruns exactly this judgement
-    _write(folder / rules.path.name, rules.path.read_text(encoding="utf-8"))
-    _write(run.run_dir / TEST_FILE, text)
     if exe is None:
         return None, "promtool is not installed (Debian: apt-get install prometheus)"
     try:
@@ -132,7 +144,10 @@ def _run_promtool(run: RunEvidence, text: str, rules: ShippedRules
                               capture_output=True, text=True, timeout=300)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"promtool did not run: {type(exc).__name__}: {exc}"
-    _write(run.run_dir / OUTPUT_FILE, done.stdout + done.stderr)
+    try:
+        _write(folder / Path(OUTPUT_FILE).name, done.stdout + done.stderr)
+    except OSError:
+        pass        # the verdict stands on the output in hand; the copy is a convenience
     return done, ""
 
 
@@ -211,12 +226,13 @@ def check_crosscheck(run: RunEvidence, timing: Timing | None) -> ItemResult:
     rules = ShippedRules.load()
     expected = _engine_firing(alerts, inputs)
     text = promtool_test_file(inputs, run.run_id, rules.path.name, expected)
-    done, why = _run_promtool(run, text, rules)
+    folder, elsewhere = _attach(run, text, rules)
+    done, why = _run_promtool(folder)
     if done is None:
-        return unknown(NAME, why, evidence=EVIDENCE)
+        return unknown(NAME, why + elsewhere, evidence=EVIDENCE)
     got, why = prometheus_firing(done, expected)
     if got is None:
-        return unknown(NAME, why, evidence=EVIDENCE)
+        return unknown(NAME, why + elsewhere, evidence=EVIDENCE)
     tol = tolerance(rules.step_ms, timing)
     engine, prom = firings(expected), firings(got)
     wrong = [_describe(f, "the engine", "Prometheus", inputs, alerts, tol[f.rule])
@@ -224,7 +240,8 @@ def check_crosscheck(run: RunEvidence, timing: Timing | None) -> ItemResult:
     wrong += [_describe(f, "Prometheus", "the engine", inputs, alerts, tol[f.rule])
               for f in unmatched(prom, engine, tol)]
     scope = (f"{inputs.minutes} minutes from {_iso(inputs.origin_ms)}, rules "
-             f"{', '.join(CROSSCHECKED)} (export_failing not rebuilt); rerun: {TEST_FILE}")
+             f"{', '.join(CROSSCHECKED)} (export_failing not rebuilt); rerun: {TEST_FILE}"
+             f"{elsewhere}")
     if wrong:
         return failed(NAME, f"{len(wrong)} firing(s) without a counterpart: "
                       + "; ".join(wrong[:4]) + f" ({scope})", len(wrong), 0, EVIDENCE)
