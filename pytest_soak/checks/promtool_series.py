@@ -26,6 +26,7 @@ each successful push and the harness keeps no per-minute record of the pushes.
 from __future__ import annotations
 
 import bisect
+import functools
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class ShippedRules:
     step_ms: int
 
     @classmethod
+    @functools.lru_cache(maxsize=4)     # one parse per process: every judgement reads it
     def load(cls, path: Path = RULES_FILE) -> ShippedRules:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         alert_of, step_ms = {}, MINUTE_MS
