@@ -76,7 +76,8 @@ class ShippedRules:
 
 def duration_ms(text: str) -> int:
     """A Prometheus / Go duration ("1m", "1h5m", "90s", "5m0s") in ms."""
-    units = {"h": 3_600_000, "m": MINUTE_MS, "s": 1000, "ms": 1}
+    units = {"y": 365 * 86_400_000, "w": 7 * 86_400_000, "d": 86_400_000, "h": 3_600_000,
+             "m": MINUTE_MS, "s": 1000, "ms": 1}
     total, number = 0, ""
     i = 0
     while i < len(text):
