@@ -245,5 +245,7 @@ def check_crosscheck(run: RunEvidence, timing: Timing | None) -> ItemResult:
     if wrong:
         return failed(NAME, f"{len(wrong)} firing(s) without a counterpart: "
                       + "; ".join(wrong[:4]) + f" ({scope})", len(wrong), 0, EVIDENCE)
+    exact = len(set(engine) & set(prom))
     return passed(NAME, f"the shipped rules fired as the engine did: {len(engine)} firing(s) "
-                  f"matched within {_steps(tol)} ({scope})", 0, 0, EVIDENCE)
+                  f"matched, {exact} minute-exactly, the rest within {_steps(tol)} ({scope})",
+                  0, 0, EVIDENCE)
