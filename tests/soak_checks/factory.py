@@ -80,15 +80,15 @@ RULE_MINUTES = {"no_data": (2, 1), "low_consistency": (1, 2), "strong_ratio_coll
 
 
 # What each market minute's signals look like: the shipped Prometheus rules and the engine
-# (D3's promtool cross-check) must both produce exactly ALERTS from them. 30 signals a minute
-# (the collapse rule needs 20), strong 1 in 6, low_consistency 8 in 30 (0.27) unless:
-# minute 1 choppy (27 in 30: 0.9 > 0.8 fires at 120 s); 3 and 4 silent (no_data at 300 s);
-# 5 and 6 without a strong signal (collapse against a 0.17 baseline at 420 s); minute 8
-# between the thresholds (22 in 30: 0.73, above 70 %, not above 80 %: fires only for an engine
+# (D3's promtool cross-check) must both produce exactly ALERTS from them. 20 signals a minute
+# (the collapse rule's min_signals), strong 1 in 6, low_consistency 5 in 20 (0.25) unless:
+# minute 1 choppy (18 in 20: 0.9 > 0.8 fires at 120 s); 3 and 4 silent (no_data at 300 s);
+# 5 and 6 without a strong signal (collapse against a ~0.17 baseline at 420 s); minute 8
+# between the thresholds (15 in 20: 0.75, above 70 %, not above 80 %: fires only for an engine
 # whose low_consistency threshold is wrong).
-ROWS_PER_MINUTE = 30
+ROWS_PER_MINUTE = 20
 MINUTE_KIND = {1: "choppy", 3: "silent", 4: "silent", 5: "collapsed", 6: "collapsed", 8: "between"}
-LOW_OF_KIND = {"choppy": 27, "between": 22}
+LOW_OF_KIND = {"choppy": 18, "between": 15}
 
 
 def _gating(kind: str, i: int) -> str:

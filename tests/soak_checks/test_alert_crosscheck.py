@@ -65,7 +65,7 @@ def test_a_rule_prometheus_fires_and_the_engine_does_not_fails(good_run_dir: Pat
     part = _crosscheck(good_run_dir)
     assert part.status == "fail" and part.value == 1, part.line()
     assert "strong_ratio_collapse: Prometheus fired at 2023-11-14T22:20:00Z" in part.reason
-    assert "strong_ratio 0.0000 (total 30), baseline median 0.1667 of 3 min" in part.reason
+    assert "strong_ratio 0.0000 (total 20), baseline median 0.1500 of 3 min" in part.reason
 
 
 def test_without_promtool_the_crosscheck_is_unknown_never_pass(
