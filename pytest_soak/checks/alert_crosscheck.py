@@ -21,6 +21,7 @@ cross-checked (promtool_series.py says why); without promtool the sub-check is u
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -135,15 +136,28 @@ def _attach(run: RunEvidence, text: str, rules: ShippedRules) -> tuple[Path, str
     raise OSError("no writable folder for the promtool test file")
 
 
-def _run_promtool(folder: Path) -> tuple[subprocess.CompletedProcess | None, str]:
+# promtool's answers by (promtool, test text, rules text): promtool is deterministic, and a
+# process judging many copies of one run (the mutation catalogue) asks it the same question
+_ANSWERS: dict[tuple[str, str], subprocess.CompletedProcess] = {}
+
+
+def _run_promtool(folder: Path, text: str, rules: ShippedRules
+                  ) -> tuple[subprocess.CompletedProcess | None, str]:
     exe = shutil.which("promtool")
     if exe is None:
         return None, "promtool is not installed (Debian: apt-get install prometheus)"
-    try:
-        done = subprocess.run([exe, "test", "rules", Path(TEST_FILE).name], cwd=folder,
-                              capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, f"promtool did not run: {type(exc).__name__}: {exc}"
+    key = (exe, hashlib.sha256((text + rules.path.read_text(encoding="utf-8")).encode())
+           .hexdigest())
+    done = _ANSWERS.get(key)
+    if done is None:
+        try:
+            done = subprocess.run([exe, "test", "rules", Path(TEST_FILE).name], cwd=folder,
+                                  capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, f"promtool did not run: {type(exc).__name__}: {exc}"
+        if len(_ANSWERS) > 64:
+            _ANSWERS.clear()
+        _ANSWERS[key] = done
     try:
         _write(folder / Path(OUTPUT_FILE).name, done.stdout + done.stderr)
     except OSError:
@@ -227,7 +241,7 @@ def check_crosscheck(run: RunEvidence, timing: Timing | None) -> ItemResult:
     expected = _engine_firing(alerts, inputs)
     text = promtool_test_file(inputs, run.run_id, rules.path.name, expected)
     folder, elsewhere = _attach(run, text, rules)
-    done, why = _run_promtool(folder)
+    done, why = _run_promtool(folder, text, rules)
     if done is None:
         return unknown(NAME, why + elsewhere, evidence=EVIDENCE)
     got, why = prometheus_firing(done, expected)
