@@ -34,6 +34,7 @@ from pytest_soak.checks._common import to_ms
 from pytest_soak.checks.alert_windows import MINUTE_MS, PIPELINE_CONFIG, Timing, declared_report
 from pytest_soak.checks.promtool_series import (
     CROSSCHECKED,
+    RULES_FILE,
     InputError,
     Inputs,
     ShippedRules,
@@ -49,7 +50,8 @@ NAME = "promtool cross-check"
 FOLDER = "harness/promtool"
 TEST_FILE = f"{FOLDER}/alerts_crosscheck.test.yml"
 OUTPUT_FILE = f"{FOLDER}/promtool.out"
-EVIDENCE = [MANIFEST, PIPELINE_CONFIG, TEST_FILE, OUTPUT_FILE]
+RULES_COPY = f"{FOLDER}/{RULES_FILE.name}"        # the rules judged, as they were
+EVIDENCE = [MANIFEST, PIPELINE_CONFIG, TEST_FILE, RULES_COPY, OUTPUT_FILE]
 FAILURE = re.compile(r"time: (\S+?),\s*\n\s*exp: (.*)\n\s*got: (.*)")
 # what each rule's condition reads, in the engine's alert details and in the rebuilt inputs
 DETAIL = {"no_data": "total", "low_consistency": "low_consistency_share",
