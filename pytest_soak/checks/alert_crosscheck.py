@@ -7,6 +7,9 @@ An expression test at EVERY minute (not only where the engine's state changes): 
 reports each minute where Prometheus's firing set differs from the engine's, and from those
 reports the harness reconstructs Prometheus's own firings minute by minute -- a firing the
 engine never had is found wherever it happens, not only next to the engine's transitions.
+The expectation is a `promql_expr_test` on `ALERTS{alertstate="firing"}` (by rule) rather
+than an `alert_rule_test`: the latter also compares the annotations, templated from values
+(`{{ $value | humanizePercentage }}`) the harness would have to render as Prometheus does.
 
 Tolerance: one evaluation step of the rules' group (1 m) on each firing's start and end.
 The sink-derived rules agree minute-exactly by construction (the rules' `for:` equals
@@ -84,6 +87,7 @@ def _engine_firing(alerts: list[dict], inputs: Inputs) -> list[list[str]]:
 
 
 def firings(per_minute: list[list[str]]) -> list[Firing]:
+    """Each rule's runs of consecutive firing evaluations, as Firings."""
     out, open_at = [], {}
     for k, rules in enumerate([*per_minute, []]):
         for rule in CROSSCHECKED:
