@@ -234,7 +234,24 @@ def _describe(f: Firing, by: str, other: str, inputs: Inputs, alerts: list[dict]
             f"{_rebuilt_value(inputs, f.rule, f.start)}")
 
 
+def _verdict(expected: list[list[str]], got: list[list[str]], inputs: Inputs,
+             alerts: list[dict], tol: dict[str, int], scope: str) -> ItemResult:
+    engine, prom = firings(expected), firings(got)
+    wrong = [_describe(f, "the engine", "Prometheus", inputs, alerts, tol[f.rule])
+             for f in unmatched(engine, prom, tol)]
+    wrong += [_describe(f, "Prometheus", "the engine", inputs, alerts, tol[f.rule])
+              for f in unmatched(prom, engine, tol)]
+    if wrong:
+        return failed(NAME, f"{len(wrong)} firing(s) without a counterpart: "
+                      + "; ".join(wrong[:4]) + f" ({scope})", len(wrong), 0, EVIDENCE)
+    exact = len(set(engine) & set(prom))
+    return passed(NAME, f"the shipped rules fired as the engine did: {len(engine)} firing(s) "
+                  f"matched, {exact} minute-exactly, the rest within {_steps(tol)} ({scope})",
+                  0, 0, EVIDENCE)
+
+
 def check_crosscheck(run: RunEvidence, timing: Timing | None) -> ItemResult:
+    """The sub-check: rebuild, attach, run promtool, pair the firings (module docstring)."""
     alerts = (run.manifest or {}).get("alerts")
     report, why = declared_report(run)
     if not isinstance(alerts, list) or report is None:
@@ -246,26 +263,15 @@ def check_crosscheck(run: RunEvidence, timing: Timing | None) -> ItemResult:
     rules = ShippedRules.load()
     expected = _engine_firing(alerts, inputs)
     text = promtool_test_file(inputs, run.run_id, rules.path.name, expected)
-    folder, elsewhere = _attach(run, text, rules)
+    try:
+        folder, elsewhere = _attach(run, text, rules)
+    except OSError as exc:
+        return unknown(NAME, f"the test file could not be written: {exc}", evidence=EVIDENCE)
     done, why = _run_promtool(folder, text, rules)
-    if done is None:
-        return unknown(NAME, why + elsewhere, evidence=EVIDENCE)
-    got, why = prometheus_firing(done, expected)
+    got, why = prometheus_firing(done, expected) if done is not None else (None, why)
     if got is None:
         return unknown(NAME, why + elsewhere, evidence=EVIDENCE)
-    tol = tolerance(rules.step_ms, timing)
-    engine, prom = firings(expected), firings(got)
-    wrong = [_describe(f, "the engine", "Prometheus", inputs, alerts, tol[f.rule])
-             for f in unmatched(engine, prom, tol)]
-    wrong += [_describe(f, "Prometheus", "the engine", inputs, alerts, tol[f.rule])
-              for f in unmatched(prom, engine, tol)]
     scope = (f"{inputs.minutes} minutes from {_iso(inputs.origin_ms)}, rules "
              f"{', '.join(CROSSCHECKED)} (export_failing not rebuilt); rerun: {TEST_FILE}"
              f"{elsewhere}")
-    if wrong:
-        return failed(NAME, f"{len(wrong)} firing(s) without a counterpart: "
-                      + "; ".join(wrong[:4]) + f" ({scope})", len(wrong), 0, EVIDENCE)
-    exact = len(set(engine) & set(prom))
-    return passed(NAME, f"the shipped rules fired as the engine did: {len(engine)} firing(s) "
-                  f"matched, {exact} minute-exactly, the rest within {_steps(tol)} ({scope})",
-                  0, 0, EVIDENCE)
+    return _verdict(expected, got, inputs, alerts, tolerance(rules.step_ms, timing), scope)
