@@ -12,6 +12,11 @@ above 80 %, and far from the choppy minute, so the broken engine fires there alo
 resolved 660 s). The burst (600 s) tolerates low_consistency and its window's fire range
 starts at 540 s, so D3's window sub-checks excuse that alert: only the shipped rules run over
 the harness's rebuilt inputs catch it.
+
+The same edit applies to a copy of any run folder (its JSONL sink, manifest and daily
+reports): `python -m tests.mutations.recorded_d3_crosscheck <copy>`, then `python -m
+pytest_soak judge <copy>` (a reference gate run with
+an isolated 0.76 minute fails the cross-check there, naming it).
 """
 
 from __future__ import annotations
@@ -23,13 +28,11 @@ import yaml
 
 from orchestrator.report.aggregates import MinuteAggregator
 from orchestrator.report.alerts import LOW_CONSISTENCY, AlertEngine
-from tests.soak_checks.factory import SYMBOLS, rewrite
+from tests.soak_checks.factory import rewrite
 
 from .catalogue import Mutation
 
 ROOT = Path(__file__).resolve().parents[2]
-REPORTS = ("reports/jsonl/summary_20270115_080100.json",
-           "reports/sqlite/summary_20270115_080100.json")
 
 
 def engine_alerts(run: Path, threshold_share: float) -> list[dict]:
@@ -38,9 +41,12 @@ def engine_alerts(run: Path, threshold_share: float) -> list[dict]:
     rules = {name: dict(cfg) for name, cfg in report["alerts"].items()}
     rules[LOW_CONSISTENCY]["threshold_share"] = threshold_share
     engine = AlertEngine(rules, tz="Asia/Tokyo")
-    aggregator = MinuteAggregator(SYMBOLS, int(float(report["lateness_s"]) * 1000))
-    for line in (run / "sinks/signals.jsonl").read_text(encoding="utf-8").splitlines():
-        aggregator.add(json.loads(line))
+    lines = (run / "sinks/signals.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    aggregator = MinuteAggregator({r["symbol"] for r in rows},
+                                  int(float(report["lateness_s"]) * 1000))
+    for row in rows:
+        aggregator.add(row)
     for minute in aggregator.close_all():
         if not minute.partial:
             engine.on_minute(minute.combined)
@@ -50,7 +56,8 @@ def engine_alerts(run: Path, threshold_share: float) -> list[dict]:
 def _threshold_at(share: float):
     def apply(run: Path) -> None:
         mine = engine_alerts(run, share)
-        for rel in ("run_manifest.json", *REPORTS):
+        reports = [str(p.relative_to(run)) for p in sorted(run.glob("reports/*/summary_*.json"))]
+        for rel in ("run_manifest.json", *reports):
             rewrite(run, rel, lambda doc: doc.__setitem__("alerts", [
                 a for a in doc["alerts"] if a["rule"] != LOW_CONSISTENCY] + mine))
     return apply
@@ -61,3 +68,8 @@ MUTATIONS = [
              "75 % fires)", "recorded", (("D3", "promtool cross-check"),),
              apply=_threshold_at(0.7)),
 ]
+
+
+if __name__ == "__main__":
+    import sys
+    _threshold_at(0.7)(Path(sys.argv[1]))
