@@ -15,8 +15,8 @@ the harness's rebuilt inputs catch it.
 
 The same edit applies to a copy of any run folder (its JSONL sink, manifest and daily
 reports): `python -m tests.mutations.recorded_d3_crosscheck <copy>`, then `python -m
-pytest_soak judge <copy>` (a reference gate run with
-an isolated 0.76 minute fails the cross-check there, naming it).
+pytest_soak judge <copy>` (a reference gate run with an isolated 0.76 minute fails the
+cross-check there, naming it).
 """
 
 from __future__ import annotations
