@@ -55,7 +55,9 @@ def attach_file(run: RunEvidence, rel: str, name: str | None = None) -> None:
     if not path.is_file() or path.stat().st_size > MAX_ATTACH_BYTES:
         return
     kind = {".json": allure.attachment_type.JSON, ".md": allure.attachment_type.TEXT,
-            ".png": allure.attachment_type.PNG, ".jsonl": allure.attachment_type.TEXT}
+            ".png": allure.attachment_type.PNG, ".jsonl": allure.attachment_type.TEXT,
+            ".yml": allure.attachment_type.YAML, ".yaml": allure.attachment_type.YAML,
+            ".out": allure.attachment_type.TEXT}
     allure.attach.file(str(path), name=name or rel, attachment_type=kind.get(path.suffix))
 
 

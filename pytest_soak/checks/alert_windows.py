@@ -97,6 +97,15 @@ def _config(run: RunEvidence) -> tuple[dict | None, str]:
     return (doc, "") if isinstance(doc, dict) else (None, f"{PIPELINE_CONFIG} is not a mapping")
 
 
+def declared_report(run: RunEvidence) -> tuple[dict | None, str]:
+    """The `report` section of the config the harness declared, or why it cannot be had."""
+    config, why = _config(run)
+    if config is None:
+        return None, why
+    report = config.get("report")
+    return (report, "") if isinstance(report, dict) else (None, f"{PIPELINE_CONFIG}: no report")
+
+
 def _number(value: Any) -> float | None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
     return float(value) if ok else None

@@ -2,7 +2,8 @@
 resolves in time, is recorded (rule, level, fired_at, resolved_at, details) in
 run_manifest.alerts and in every sink's daily report; no rule fires outside the windows of the
 faults that expect or tolerate it, none fires twice around one window (flapping); every ratio
-lies in [0, 1].
+lies in [0, 1]; and the shipped Prometheus rules, run by promtool over per-minute inputs the
+harness rebuilt itself, fire and resolve where the engine did (checks/alert_crosscheck.py).
 
 Which window induces which rule comes from the recorded faults only: a fault whose
 `expects.alerts` holds the rule. A rule no fault induced, or whose fault's effect was never
@@ -22,6 +23,7 @@ from typing import Any
 
 from pytest_soak.checks._common import dig, interrupted, need, need_manifest, to_ms
 from pytest_soak.checks.aggregates import sink_aggregates
+from pytest_soak.checks.alert_crosscheck import check_crosscheck
 from pytest_soak.checks.alert_windows import (
     MINUTE_MS,
     PIPELINE_CONFIG,
@@ -63,7 +65,7 @@ def check_D3(run: RunEvidence, t: Thresholds) -> ItemResult:
     parts = [_rule_cycle(run, rule, alerts, timing, why_not, t) for rule in t.alert_rules]
     parts += [_nothing_outside(run, alerts, timing, why_not, t),
               _no_flapping(run, alerts, timing, why_not, t), _ratios_in_unit(alerts),
-              _in_daily_reports(run, alerts)]
+              _in_daily_reports(run, alerts), check_crosscheck(run, timing)]
     return combine("D3", parts)
 
 
@@ -281,10 +283,12 @@ ITEM = DodItem(
                 "minutes plus one minute of alignment and the report's lateness, resolve "
                 "within its resolve minutes after, and appear in the manifest and daily "
                 "reports. Nothing may fire outside the window of a fault expecting or "
-                "tolerating its rule, nor twice around one window; every ratio lies in [0, 1].",
+                "tolerating its rule, nor twice around one window; every ratio lies in [0, 1]. "
+                "The shipped Prometheus rules, run by promtool over the inputs the harness "
+                "rebuilt, must fire and resolve where the engine did.",
     # one sub-check per rule: it fired in each window that induces it and resolved after
     subchecks=(*(SubCheck(rule) for rule in alert_rules()), SubCheck("no stray alerts", "max"),
                SubCheck("no flapping", "max"), SubCheck("ratios in [0,1]"),
-               SubCheck("in daily reports")),
+               SubCheck("in daily reports"), SubCheck("promtool cross-check", "max")),
     check=check_D3, evidence=(MANIFEST, OBSERVATIONS, PIPELINE_CONFIG, "reports/*/summary_*.md"),
     plots=("alerts.png",))

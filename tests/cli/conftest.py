@@ -4,6 +4,7 @@ shell would."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -48,7 +49,14 @@ def run_python() -> Callable[..., subprocess.CompletedProcess]:
 
 @pytest.fixture
 def no_npx_path(tmp_path: Path) -> str:
-    """A PATH with no npx (nor anything else) on it."""
+    """A PATH with no npx on it: nothing but promtool (D3's cross-check runs it; without it
+    D3 is rightly unknown), linked in where installed."""
     empty = tmp_path / "empty-path"
     empty.mkdir()
+    promtool = shutil.which("promtool")
+    if promtool:
+        try:
+            (empty / Path(promtool).name).symlink_to(promtool)
+        except OSError:         # Windows without the symlink privilege
+            shutil.copy2(promtool, empty)
     return str(empty)

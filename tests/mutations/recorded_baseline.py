@@ -99,7 +99,7 @@ MUTATIONS = [
         "store.readback.groups.-1.metrics.soak_gating_breakdown", [])),
        ("D4", "store read-back")),
     _r("one minute's total wrong in the store", in_file(OBS, set_path(
-        "store.readback.groups.3.metrics.soak_per_minute_total.0.value", "1")),
+        "store.readback.groups.2.metrics.soak_per_minute_total.0.value", "1")),
        ("D4", "store read-back")),
     _r("the Pushgateway groups are stale", in_file(OBS, _pushed_long_ago),
        ("D4", "store read-back")),

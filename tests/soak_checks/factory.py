@@ -71,7 +71,7 @@ FAULTS = [
 ]
 # rule -> (fired s, resolved s) in market seconds: minute ends, each after its rule's
 # hold_minutes (RULE_MINUTES) inside the window that induces it (checks/alert_windows.py)
-ALERTS = {"low_consistency": (120, 180), "no_data": (300, 360),
+ALERTS = {"low_consistency": (120, 240), "no_data": (300, 360),
           "strong_ratio_collapse": (420, 480), "export_failing": (600, 660),
           "data_drop": (600, 660)}
 # rule -> (hold_minutes, resolve_minutes), as config/defaults.yaml declares them
@@ -79,14 +79,35 @@ RULE_MINUTES = {"no_data": (2, 1), "low_consistency": (1, 2), "strong_ratio_coll
                 "export_failing": (3, 1), "data_drop": (1, 1)}
 
 
+# What each market minute's signals look like: the shipped Prometheus rules and the engine
+# (D3's promtool cross-check) must both produce exactly ALERTS from them. 20 signals a minute
+# (the collapse rule's min_signals), strong 1 in 6, low_consistency 5 in 20 (0.25) unless:
+# minute 1 choppy (18 in 20: 0.9 > 0.8 fires at 120 s); 3 and 4 silent (no_data at 300 s);
+# 5 and 6 without a strong signal (collapse against a ~0.17 baseline at 420 s); minute 8
+# between the thresholds (15 in 20: 0.75, above 70 %, not above 80 %: fires only for an engine
+# whose low_consistency threshold is wrong).
+ROWS_PER_MINUTE = 20
+MINUTE_KIND = {1: "choppy", 3: "silent", 4: "silent", 5: "collapsed", 6: "collapsed", 8: "between"}
+LOW_OF_KIND = {"choppy": 18, "between": 15}
+
+
+def _gating(kind: str, i: int) -> str:
+    low = i < LOW_OF_KIND[kind] if kind in LOW_OF_KIND else i % 4 == 0
+    return "low_consistency" if low else "ok"
+
+
 def signal_rows() -> list[dict]:
     rows = []
     for minute in range(MINUTES):
-        for i in range(10):
-            n = minute * 10 + i
+        kind = MINUTE_KIND.get(minute, "normal")
+        if kind == "silent":
+            continue
+        for i in range(ROWS_PER_MINUTE):
+            n = len(rows)
             rows.append({"row_id": f"r{n:05d}", "ts_ms": E0 + minute * 60_000 + i * 1000,
-                         "symbol": SYMBOLS[n % 2], "confirm": n % 3 == 0, "strong": n % 6 == 0,
-                         "gating": "ok" if n % 4 else "low_consistency"})
+                         "symbol": SYMBOLS[n % 2], "confirm": n % 3 == 0,
+                         "strong": kind != "collapsed" and n % 6 == 0,
+                         "gating": _gating(kind, i)})
     return rows
 
 
@@ -294,7 +315,7 @@ def readback(rows: list[dict]) -> dict:
         return [{"labels": lab, "value": str(v)} for lab, v in values]
 
     groups = []
-    for minute in sorted({r["ts_ms"] // 60_000 * 60_000 for r in rows}):
+    for minute in (E0 + k * 60_000 for k in range(MINUTES)):   # silent minutes are pushed too
         per = per_symbol([r for r in rows if r["ts_ms"] // 60_000 * 60_000 == minute])
         groups.append({"labels": {"job": "soak_report", "run_id": "unit-run",
                                   "minute": str(minute)},
@@ -362,9 +383,12 @@ def write_model(run: Path, obs: dict, rows: list[dict]) -> None:
 
 
 def write_pipeline_config(run: Path) -> None:
-    """The report's part of the config the harness hands the pipeline (D3 reads its rules)."""
+    """The report's part of the config the harness hands the pipeline (D3 reads its rules):
+    the reference's rule settings (config/defaults.yaml), with RULE_MINUTES' durations."""
     import yaml
-    alerts = {rule: {"hold_minutes": h, "resolve_minutes": r}
+    defaults = yaml.safe_load((Path(__file__).resolve().parents[2] / "config/defaults.yaml")
+                              .read_text(encoding="utf-8"))["report"]["alerts"]
+    alerts = {rule: {**defaults[rule], "hold_minutes": h, "resolve_minutes": r}
               for rule, (h, r) in RULE_MINUTES.items()}
     config = {"report": {"tz": "Asia/Tokyo", "lateness_s": 10, "status_poll_s": 0.2,
                          "alerts": alerts}}

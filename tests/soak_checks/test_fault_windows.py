@@ -114,7 +114,9 @@ def test_an_alert_is_no_stray_only_in_a_window_tolerating_its_rule(good_run_dir:
     rewrite(good_run_dir, OBS, lambda doc: next(f for f in doc["faults"] if f["id"] == "pause")[
         "tolerates"].update(alerts=["data_drop"]))
     result = run_check("D3", RunEvidence.load(good_run_dir, fresh=True), t)
-    assert result.status == "pass", result.line()
+    assert _part(result, "no stray alerts").status == "pass", result.line()
+    # the windows excuse it; the shipped rules over the rebuilt inputs do not fire it
+    assert _part(result, "promtool cross-check").status == "fail", result.line()
 
 
 def _part(result, name: str):
