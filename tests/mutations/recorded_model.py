@@ -8,12 +8,12 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tests.soak_checks.factory import rewrite
+from tests.soak_checks.factory import ev, rewrite
 
 from .catalogue import Mutation
 
 EQUAL, MODEL = ("D13", "signals equal the model's"), ("D13", "model run")
-ROW = "r00045"                      # minute 4, second 5: after the first kills, no fault near
+ROW = "r00045"                      # 125 market s: no lossy fault near
 
 
 def _sinks(change_rows) -> callable:  # noqa: ANN001
@@ -49,10 +49,11 @@ def _duplicate(rows: list[dict]) -> list[dict]:
 
 
 def _stateless_restore(rows: list[dict]) -> list[dict]:
-    """After the kill at 180 s the restarted stage began from empty windows: its first
-    signals are gated warmup where the model's are not."""
+    """After the kills (180 s, 189.5 s) the restarted stage began from empty windows: its
+    first signals (the next minute with trades, minute 5) are gated warmup where the
+    model's are not."""
     return [{**r, "gating": "warmup", "confirm": False, "strong": False}
-            if 180 <= (r["ts_ms"] - rows[0]["ts_ms"]) / 1000 < 240 else r for r in rows]
+            if ev(300) <= r["ts_ms"] < ev(360) else r for r in rows]
 
 
 def _other_seed(run_dir: Path) -> None:
