@@ -203,8 +203,7 @@ class SoakSession:
                 "replay_flag": "1" if s.replay else "0", "replay_mode_bool": s.replay,
                 "report_tz": s.report_tz,
                 "market_budget_per_s": s.speed * self._market_budget(),
-                "timeseries_type": s.timeseries,
-                "timeseries_url": None if dry else self.store.url,
+                **self.store.placeholders(dry),
                 "feed_ws_url": None if dry or feed is None else feed.ws_url,
                 "feed_rest_url": None if dry or feed is None else feed.rest_url,
                 "feed_control_url": None if dry or feed is None else feed.control_url}
