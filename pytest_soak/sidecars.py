@@ -259,16 +259,8 @@ class StoreSidecar:
             return out
         return {}
 
-    def placeholders(self, dry: bool = False) -> dict[str, Any]:
-        """The pipeline spec's store placeholders: {timeseries_type} is the protocol
-        (influxdb for both APIs), {timeseries_api} its version (None: not an InfluxDB store),
-        {timeseries_token} the 2.x token (for the spec's `env` only, never its config)."""
-        influx = self.kind in ("influxdb", "influxdb-v2")
-        return {"timeseries_type": "influxdb" if influx else self.kind,
-                "timeseries_url": None if dry else self.url,
-                "timeseries_api": ("v2" if self.kind == "influxdb-v2" else "v1") if influx
-                else None,
-                "timeseries_token": None if dry else self.token}
+    def placeholders(self) -> dict[str, Any]:
+        return store_placeholders(self.kind, self.url, self.token)
 
     def cleanup(self, run_id: str) -> None:
         """A Pushgateway never forgets: delete this run's groups, then stop what we started."""
@@ -279,6 +271,18 @@ class StoreSidecar:
                 pass
         if self.server is not None:
             self.server.stop()
+
+
+def store_placeholders(kind: str, url: str | None = None,
+                       token: str | None = None) -> dict[str, Any]:
+    """The pipeline spec's store placeholders (without URL and token: a dry render, before
+    the store starts). {timeseries_type} is the protocol (influxdb for both APIs),
+    {timeseries_api} its version (None: not an InfluxDB store), {timeseries_token} the 2.x
+    token (for the spec's `env` only, never its config, which the run folder keeps)."""
+    influx = kind in ("influxdb", "influxdb-v2")
+    return {"timeseries_type": "influxdb" if influx else kind, "timeseries_url": url,
+            "timeseries_api": ("v2" if kind == "influxdb-v2" else "v1") if influx else None,
+            "timeseries_token": token}
 
 
 def _first_json_line(path: Path, offset: int, key: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 
 from orchestrator.exporters import make_exporter
 from pytest_soak.checks.store_view import store_view
-from pytest_soak.sidecars import StoreSidecar
+from pytest_soak.sidecars import StoreSidecar, store_placeholders
 
 pytestmark = pytest.mark.services
 NOW_MINUTE = int(time.time() * 1000) // 60_000 * 60_000
@@ -32,7 +32,8 @@ def test_the_v2_store_sidecar_serves_the_pipeline_and_reads_back(tmp_path: Path)
         assert values["timeseries_type"] == "influxdb" and values["timeseries_api"] == "v2"
         assert values["timeseries_url"].startswith("http://127.0.0.1:")
         assert len(values["timeseries_token"]) >= 24
-        assert store.placeholders(dry=True)["timeseries_token"] is None
+        assert store_placeholders("influxdb-v2")["timeseries_token"] is None     # dry
+        assert store_placeholders("prometheus")["timeseries_api"] is None
         listening = [c.laddr for c in psutil.Process(store.server.proc.pid).net_connections()
                      if c.status == psutil.CONN_LISTEN]
         assert listening and {a.ip for a in listening} == {"127.0.0.1"}
