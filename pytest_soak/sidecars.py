@@ -155,6 +155,7 @@ class FeedSidecar:
 # --soak-timeseries -> the server the harness starts
 STORE_SERVERS = {"prometheus": services.PushgatewayServer, "influxdb": services.InfluxDBServer,
                  "influxdb-v2": VictoriaMetricsServer}
+V2_TOKEN_ENV = "INFLUX_TOKEN"     # passed on with --soak-timeseries-url (docs/soak.md)
 # a write that must be refused while the store is down (refuses_writes)
 WRITE_PROBES = {"prometheus": ("/metrics/job/soak_probe", "soak_probe 1\n"),
                 "influxdb": ("/write?db=soak_probe", "soak_probe v=1"),
@@ -172,8 +173,7 @@ class StoreSidecar:
         self.external_url = url
         self.server: services._Server | None = None
         self.workdir = workdir
-        # the 2.x token the pipeline is given: a fresh one per run, in its environment only
-        self.token = secrets.token_urlsafe(24) if kind == "influxdb-v2" else None
+        self.token = _v2_token(url) if kind == "influxdb-v2" else None
 
     @property
     def url(self) -> str | None:
@@ -271,6 +271,13 @@ class StoreSidecar:
                 pass
         if self.server is not None:
             self.server.stop()
+
+
+def _v2_token(external_url: str | None) -> str | None:
+    """The 2.x token the pipeline is given (in its environment only): a fresh one for the
+    store started here (VictoriaMetrics checks none), the harness's own INFLUX_TOKEN for a
+    store given by URL (a real InfluxDB 2.x wants its own)."""
+    return os.environ.get(V2_TOKEN_ENV) if external_url else secrets.token_urlsafe(24)
 
 
 def store_placeholders(kind: str, url: str | None = None,

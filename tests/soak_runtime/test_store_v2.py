@@ -24,7 +24,8 @@ def batch(minute_ms: int, total: int) -> dict:
             "run": {"BTCUSDT": agg}, "harvester": {"reconnect_count": 0}}
 
 
-def test_the_v2_store_sidecar_serves_the_pipeline_and_reads_back(tmp_path: Path) -> None:
+def test_the_v2_store_sidecar_serves_the_pipeline_and_reads_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = StoreSidecar("influxdb-v2", tmp_path / "store")
     store.start()
     try:
@@ -53,6 +54,13 @@ def test_the_v2_store_sidecar_serves_the_pipeline_and_reads_back(tmp_path: Path)
         assert view["per_minute"] == {NOW_MINUTE: 4, NOW_MINUTE + 3_600_000: 5}
         assert view["total"] == {"BTCUSDT": 5}                   # the newest run total
         assert view["gating_breakdown"] == {"BTCUSDT": {"ok": 5}}
+        # given by URL: only prechecked, read back the same, the harness's own token passed on
+        monkeypatch.setenv("INFLUX_TOKEN", "the-team-token")
+        given = StoreSidecar("influxdb-v2", tmp_path / "given", url=store.url)
+        given.start()
+        assert given.placeholders()["timeseries_token"] == "the-team-token"
+        assert store_view(given.readback("run-side"))["per_minute"] == view["per_minute"]
+        assert not given.can_go_down
     finally:
         store.cleanup("run-side")
     assert store.server.proc is None
