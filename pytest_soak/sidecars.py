@@ -191,8 +191,8 @@ class StoreSidecar:
         if self.external_url:
             self.precheck()
             return
-        self.server = STORE_SERVERS[self.kind](workdir=self.workdir,
-                          extra_env=self.guard.env() if self.guard else None)
+        self.server = STORE_SERVERS[self.kind](
+            workdir=self.workdir, extra_env=self.guard.env() if self.guard else None)
         try:
             self._start_server()
         except services.ServiceError as exc:
