@@ -11,6 +11,7 @@ import pytest
 
 from orchestrator.exporters import make_exporter
 from pytest_soak.checks.store_view import store_view
+from pytest_soak.harness_record import HARNESS_MARKER, HarnessGuard
 from pytest_soak.sidecars import StoreSidecar, store_placeholders
 
 pytestmark = pytest.mark.services
@@ -26,9 +27,16 @@ def batch(minute_ms: int, total: int) -> dict:
 
 def test_the_v2_store_sidecar_serves_the_pipeline_and_reads_back(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = StoreSidecar("influxdb-v2", tmp_path / "store")
+    (tmp_path / "records").mkdir()
+    guard = HarnessGuard(tmp_path / "records")        # its record only; no watcher here
+    store = StoreSidecar("influxdb-v2", tmp_path / "store", guard=guard)
     store.start()
     try:
+        # swept like every sidecar: recorded by the guard, and carrying its marker
+        assert [(p["what"], p["pid"]) for p in guard.doc["processes"]] == [
+            ("victoria-metrics", store.server.proc.pid)]
+        environ = psutil.Process(store.server.proc.pid).environ()
+        assert environ[HARNESS_MARKER] == guard.harness_id
         values = store.placeholders()
         assert values["timeseries_type"] == "influxdb" and values["timeseries_api"] == "v2"
         assert values["timeseries_url"].startswith("http://127.0.0.1:")
@@ -49,6 +57,7 @@ def test_the_v2_store_sidecar_serves_the_pipeline_and_reads_back(
         assert store.go_down()["stopped_port"] == store.server.port
         assert store.refuses_writes()
         store.come_back()
+        assert guard.doc["processes"][-1]["pid"] == store.server.proc.pid     # the restart
         assert not store.refuses_writes()
         view = store_view(store.readback("run-side"))
         assert view["per_minute"] == {NOW_MINUTE: 4, NOW_MINUTE + 3_600_000: 5}
