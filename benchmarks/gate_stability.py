@@ -67,6 +67,7 @@ class PipelineLoad:
                   "minutes": str(LOAD_MINUTES), "pipeline_minutes": str(LOAD_MINUTES + 2),
                   "health_port": "0", "mode": "live", "speed": 1.0, "replay_flag": "0",
                   "replay_mode_bool": False, "timeseries_type": "none", "timeseries_url": None,
+                  "timeseries_api": None, "timeseries_token": None,
                   "feed_ws_url": self.feed.ws_url, "feed_rest_url": self.feed.rest_url,
                   "feed_control_url": self.feed.control_url}
         config = spec.render_config(values)

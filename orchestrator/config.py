@@ -29,9 +29,11 @@ SECRET_ENV = {
 PLAIN_ENV = {
     "TIMESERIES_TYPE": ("timeseries", "type"),
     "TIMESERIES_URL": ("timeseries", "url"),
+    "TIMESERIES_API": ("timeseries", "api"),
     "REPORT_TZ": ("report", "tz"),
 }
 TIMESERIES_TYPES = ("prometheus", "influxdb", "none")
+INFLUXDB_APIS = ("v1", "v2")
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.yaml"
 # mappings a config file names whole: its instruments are exactly the ones it lists
 REPLACED_WHOLE = {("broker", "instruments")}
@@ -103,10 +105,8 @@ def _apply_env(config: dict[str, Any], env: dict[str, str]) -> None:
     for var, (section, key) in PLAIN_ENV.items():
         if env.get(var):
             config.setdefault(section, {})[key] = env[var]
-    ts_type = config.get("timeseries", {}).get("type")
-    if ts_type is not None and ts_type not in TIMESERIES_TYPES:
-        raise ConfigError(f"TIMESERIES_TYPE / timeseries.type: {ts_type!r} is not one of "
-                          f"{', '.join(TIMESERIES_TYPES)}")
+    _check_choice(config, "type", "TIMESERIES_TYPE", TIMESERIES_TYPES)
+    _check_choice(config, "api", "TIMESERIES_API", INFLUXDB_APIS)
     replay = env.get("V13_REPLAY_MODE")
     if replay is not None and replay != "":
         if replay not in ("0", "1"):
@@ -116,6 +116,18 @@ def _apply_env(config: dict[str, Any], env: dict[str, str]) -> None:
     for key, var in SECRET_ENV.items():
         if env.get(var):
             secrets[key] = env[var]
+    # the InfluxDB 2.x token's variable is named by the config, so a team keeps its own name
+    token_var = config["timeseries"]["token_env"]       # with_defaults: always there
+    if env.get(token_var):
+        secrets["influxdb_token"] = env[token_var]
+
+
+def _check_choice(config: dict[str, Any], key: str, var: str, allowed: tuple[str, ...]) -> None:
+    """An environment override is checked as the schema checks the file (exit 2 naming it)."""
+    value = config.get("timeseries", {}).get(key)
+    if value is not None and value not in allowed:
+        raise ConfigError(f"{var} / timeseries.{key}: {value!r} is not one of "
+                          f"{', '.join(allowed)}")
 
 
 def replay_mode(config: dict[str, Any]) -> bool:

@@ -37,8 +37,13 @@ turned into wall seconds.
 
 Placeholders: {python} {config} {run_dir} {sink} {minutes} {pipeline_minutes} {run_id}
 {health_port} {feed_ws_url} {feed_rest_url} {feed_control_url} {timeseries_type}
-{timeseries_url} {replay_flag} (1|0) {replay_mode_bool} {mode} {speed} {spec_dir} {report_tz}
+{timeseries_url} {timeseries_api} {timeseries_token} {replay_flag} (1|0) {replay_mode_bool}
+{mode} {speed} {spec_dir} {report_tz}
 (the harness also sets REPORT_TZ in the environment itself, whatever `env` says).
+{timeseries_type} is the store's protocol (influxdb for --soak-timeseries influxdb and
+influxdb-v2), {timeseries_api} its version (v1 | v2; none for other stores), and
+{timeseries_token} a fresh InfluxDB 2.x token per run (influxdb-v2 only): put it in `env`, never
+in the config overlay, which the harness writes to the run folder.
 """
 
 from __future__ import annotations

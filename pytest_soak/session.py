@@ -37,7 +37,7 @@ from pytest_soak.progress import Progress, ProgressSnapshot, Rates
 from pytest_soak.ready_watch import ReadyWatch
 from pytest_soak.resources import ProcessTree
 from pytest_soak.settings import SoakSettings, SoakUsageError
-from pytest_soak.sidecars import FeedSidecar, StoreSidecar
+from pytest_soak.sidecars import FeedSidecar, StoreSidecar, store_placeholders
 from pytest_soak.termination import interrupt_reason, sigterm_as_interrupt
 from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak_evidence.schemas import violations
@@ -207,8 +207,7 @@ class SoakSession:
                 "replay_flag": "1" if s.replay else "0", "replay_mode_bool": s.replay,
                 "report_tz": s.report_tz,
                 "market_budget_per_s": s.speed * self._market_budget(),
-                "timeseries_type": s.timeseries,
-                "timeseries_url": None if dry else self.store.url,
+                **(store_placeholders(s.timeseries) if dry else self.store.placeholders()),
                 "feed_ws_url": None if dry or feed is None else feed.ws_url,
                 "feed_rest_url": None if dry or feed is None else feed.rest_url,
                 "feed_control_url": None if dry or feed is None else feed.control_url}

@@ -24,7 +24,8 @@ NO_PIPELINE = ("no pipeline to soak: pass --soak-config FILE (or set soak_config
                "file); the reference pipeline runs only from a pytest-soak checkout")
 SINKS = ("jsonl", "sqlite", "dual")
 FEEDS = ("replay", "exchange")
-STORES = ("prometheus", "influxdb", "none")
+# influxdb-v2: the 2.x write API, served by VictoriaMetrics (pytest_soak/victoria_metrics.py)
+STORES = ("prometheus", "influxdb", "influxdb-v2", "none")
 MODES = ("replay", "live")
 MIN_REPLAY_SPEED = 20.0
 PROGRESS_S = {"replay": 10.0, "live": 60.0}   # progress line cadence without --soak-progress-s

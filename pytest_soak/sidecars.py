@@ -3,8 +3,9 @@
 The feed runs as its own process (`python -m pytest_soak.replay_feed ...`, logs to a file in the run
 folder) so its pacing never competes with the harness's threads for the GIL; the harness talks
 to it only over loopback HTTP (its control API). The store is `services.PushgatewayServer` /
-`services.InfluxDBServer`, or an existing URL given with --soak-timeseries-url (then only a
-reachability precheck, and a store-down fault cannot be induced: it is reported, not faked).
+`services.InfluxDBServer` / `victoria_metrics.VictoriaMetricsServer` (influxdb-v2), or an
+existing URL given with --soak-timeseries-url (then only a reachability precheck, and a
+store-down fault cannot be induced: it is reported, not faked).
 Given the harness's guard (`harness_record.HarnessGuard`), each sidecar process carries its
 marker and is registered with it, so it dies with the harness.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -22,6 +24,7 @@ import requests
 
 from pytest_soak import services
 from pytest_soak.procs import POSIX, kill_tree, popen_logged, send_stop, wait_exit
+from pytest_soak.victoria_metrics import VictoriaMetricsServer
 
 if TYPE_CHECKING:
     from pytest_soak.harness_record import HarnessGuard
@@ -149,6 +152,17 @@ class FeedSidecar:
                 "note": "the feed's state was not read at the end (stats_error says why)"}
 
 
+# --soak-timeseries -> the server the harness starts
+STORE_SERVERS = {"prometheus": services.PushgatewayServer, "influxdb": services.InfluxDBServer,
+                 "influxdb-v2": VictoriaMetricsServer}
+V2_TOKEN_ENV = "INFLUX_TOKEN"     # passed on with --soak-timeseries-url (docs/soak.md)
+# a write that must be refused while the store is down (refuses_writes)
+WRITE_PROBES = {"prometheus": ("/metrics/job/soak_probe", "soak_probe 1\n"),
+                "influxdb": ("/write?db=soak_probe", "soak_probe v=1"),
+                "influxdb-v2": ("/api/v2/write?org=soak_probe&bucket=soak_probe",
+                                "soak_probe v=1")}
+
+
 class StoreSidecar:
     """The time-series store the pipeline exports to: started here, or given by URL."""
 
@@ -157,8 +171,9 @@ class StoreSidecar:
         self.kind = kind
         self.guard = guard
         self.external_url = url
-        self.server: services.PushgatewayServer | services.InfluxDBServer | None = None
+        self.server: services._Server | None = None
         self.workdir = workdir
+        self.token = _v2_token(url) if kind == "influxdb-v2" else None
 
     @property
     def url(self) -> str | None:
@@ -176,9 +191,8 @@ class StoreSidecar:
         if self.external_url:
             self.precheck()
             return
-        cls = services.PushgatewayServer if self.kind == "prometheus" else services.InfluxDBServer
-        self.server = cls(workdir=self.workdir,
-                          extra_env=self.guard.env() if self.guard else None)
+        self.server = STORE_SERVERS[self.kind](
+            workdir=self.workdir, extra_env=self.guard.env() if self.guard else None)
         try:
             self._start_server()
         except services.ServiceError as exc:
@@ -215,8 +229,7 @@ class StoreSidecar:
         """Proof of the outage: a write is refused (connection refused or an error status)."""
         if self.url is None:
             return False
-        probe = ("/metrics/job/soak_probe" if self.kind == "prometheus" else "/write?db=soak_probe")
-        body = "soak_probe 1\n" if self.kind == "prometheus" else "soak_probe v=1"
+        probe, body = WRITE_PROBES[self.kind]
         try:
             resp = requests.post(self.url + probe, data=body, timeout=2)
         except requests.RequestException:
@@ -232,6 +245,9 @@ class StoreSidecar:
             return {"groups": [{"labels": dict(key), "metrics": {
                 name: [{"labels": labels, "value": value} for labels, value in values]
                 for name, values in metrics.items()}} for key, metrics in groups.items()]}
+        if self.kind == "influxdb-v2":
+            server = self.server or VictoriaMetricsServer.at(self.external_url)
+            return server.readback(run_id)
         if self.kind == "influxdb" and database:
             server = self.server or _external_influx(self.external_url)
             measurements = server.query(database, "SHOW MEASUREMENTS")
@@ -243,6 +259,9 @@ class StoreSidecar:
             return out
         return {}
 
+    def placeholders(self) -> dict[str, Any]:
+        return store_placeholders(self.kind, self.url, self.token)
+
     def cleanup(self, run_id: str) -> None:
         """A Pushgateway never forgets: delete this run's groups, then stop what we started."""
         if isinstance(self.server, services.PushgatewayServer):
@@ -252,6 +271,25 @@ class StoreSidecar:
                 pass
         if self.server is not None:
             self.server.stop()
+
+
+def _v2_token(external_url: str | None) -> str | None:
+    """The 2.x token the pipeline is given (in its environment only): a fresh one for the
+    store started here (VictoriaMetrics checks none), the harness's own INFLUX_TOKEN for a
+    store given by URL (a real InfluxDB 2.x wants its own)."""
+    return os.environ.get(V2_TOKEN_ENV) if external_url else secrets.token_urlsafe(24)
+
+
+def store_placeholders(kind: str, url: str | None = None,
+                       token: str | None = None) -> dict[str, Any]:
+    """The pipeline spec's store placeholders (without URL and token: a dry render, before
+    the store starts). {timeseries_type} is the protocol (influxdb for both APIs),
+    {timeseries_api} its version (None: not an InfluxDB store), {timeseries_token} the 2.x
+    token (for the spec's `env` only, never its config, which the run folder keeps)."""
+    influx = kind in ("influxdb", "influxdb-v2")
+    return {"timeseries_type": "influxdb" if influx else kind, "timeseries_url": url,
+            "timeseries_api": ("v2" if kind == "influxdb-v2" else "v1") if influx else None,
+            "timeseries_token": token}
 
 
 def _first_json_line(path: Path, offset: int, key: str) -> dict[str, Any]:

@@ -20,6 +20,8 @@ SYSTEM_PACKAGES = {
     "prometheus-pushgateway": "prometheus-pushgateway",
     "influxdb": "influxd",
     "prometheus": "promtool",
+    # accepts InfluxDB 2.x's /api/v2/write and reads it back: the v2 store (Debian has no 2.x)
+    "victoria-metrics": "victoria-metrics",
 }
 # Debian package -> where its Windows binary comes from (no package manager assumed there)
 WINDOWS_SOURCES = {
@@ -27,10 +29,13 @@ WINDOWS_SOURCES = {
                               "(the pushgateway archive), renamed prometheus-pushgateway.exe",
     "influxdb": "influxd.exe of InfluxDB 1.x from https://www.influxdata.com/downloads/",
     "prometheus": "promtool.exe from https://prometheus.io/download/ (the prometheus archive)",
+    "victoria-metrics": "victoria-metrics-windows-amd64-*.zip from "
+                        "https://github.com/VictoriaMetrics/VictoriaMetrics/releases, "
+                        "victoria-metrics-prod.exe renamed victoria-metrics.exe",
 }
 # everything `pip install -e .[dev]` provides; prints where pytest_soak is imported from
-PROBE = ("import pathlib, pytest_soak_evidence, pytest_soak, prometheus_client, influxdb, ruff, "
-         "build, wheel; "
+PROBE = ("import pathlib, pytest_soak_evidence, pytest_soak, prometheus_client, influxdb, "
+         "influxdb_client, ruff, build, wheel; "
          "print(pathlib.Path(pytest_soak.__file__).resolve().parent.parent)")
 
 

@@ -22,6 +22,8 @@ def make_exporter(timeseries: dict[str, Any], run_id: str,
         from orchestrator.exporters.pushgateway import PushgatewayExporter
         return PushgatewayExporter(url, run_id, job=timeseries["job"],
                                    timeout_s=float(timeseries["timeout_s"]))
+    if kind == "influxdb" and timeseries["api"] == "v2":
+        return _influxdb_v2(timeseries, url, run_id, secrets or {})
     if kind == "influxdb":
         from orchestrator.exporters.influxdb import InfluxDBExporter
         return InfluxDBExporter(url, run_id, database=timeseries["database"],
@@ -29,6 +31,18 @@ def make_exporter(timeseries: dict[str, Any], run_id: str,
                                 password=(secrets or {}).get("influxdb_password") or None,
                                 timeout_s=float(timeseries["timeout_s"]))
     raise ConfigError(f"timeseries.type: {kind!r} is not one of prometheus, influxdb, none")
+
+
+
+def _influxdb_v2(timeseries: dict[str, Any], url: str, run_id: str,
+                 secrets: dict[str, Any]) -> TimeseriesExporter:
+    token = secrets.get("influxdb_token")
+    if not token:     # a 2.x server refuses every write without one: say so at start
+        raise ConfigError(f"timeseries.token_env: {timeseries['token_env']} is not set "
+                          "(timeseries.api v2 needs the InfluxDB 2.x token there)")
+    from orchestrator.exporters.influxdb_v2 import InfluxDBV2Exporter
+    return InfluxDBV2Exporter(url, run_id, org=timeseries["org"], bucket=timeseries["bucket"],
+                              token=token, timeout_s=float(timeseries["timeout_s"]))
 
 
 __all__ = ["ExportQueue", "TimeseriesExporter", "make_exporter"]

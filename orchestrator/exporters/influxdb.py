@@ -1,9 +1,9 @@
 """Export to InfluxDB 1.x (`/write`, line protocol) through the `influxdb` client package.
 
-Each point carries the minute's event time (ms precision) and the tags {run_id, symbol[,
-reason]}, so writing a batch twice overwrites the same points: idempotent. Measurements are
-listed in docs/report.md. InfluxDB 2.x's `/api/v2/write` is not used: Debian's InfluxDB 1.6
-has none, and the 1.x `/write` endpoint is served by 2.x's compatibility API too.
+The points are `points.minute_points` (shared with the 2.x exporter, influxdb_v2.py), so
+writing a batch twice overwrites the same points: idempotent. `timeseries.api: v1` (the
+default) selects this one: Debian's InfluxDB 1.6 has no `/api/v2/write`, and 2.x serves the
+1.x `/write` through its compatibility API too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 
 from influxdb import InfluxDBClient
 
-from orchestrator.exporters.base import TimeseriesExporter, numeric_fields
+from orchestrator.exporters.base import TimeseriesExporter
+from orchestrator.exporters.points import minute_points
 
 
 class InfluxDBExporter(TimeseriesExporter):
@@ -43,42 +44,9 @@ class InfluxDBExporter(TimeseriesExporter):
 
     def write(self, batch: dict[str, Any]) -> None:
         self._ensure_database()
-        self.client.write_points(self.points(batch), time_precision="ms",
+        self.client.write_points(minute_points(batch, self.run_id), time_precision="ms",
                                  database=self.database)
-
-    def points(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
-        t = int(batch["minute_ms"])
-        base = {"run_id": self.run_id}
-        points = []
-        for symbol, agg in batch["symbols"].items():
-            tags = {**base, "symbol": symbol}
-            points.append(_point("soak_per_minute", t, tags, {
-                "total": int(agg["total"]), "confirm": int(agg["confirm"]),
-                "strong": int(agg["strong"]), "strong_ratio": float(agg["strong_ratio"]),
-                "low_consistency_share": float(agg["low_consistency_share"]),
-                "partial": bool(batch.get("partial"))}))
-            for reason, count in agg["gating_breakdown"].items():
-                points.append(_point("soak_per_minute_gating", t, {**tags, "reason": reason},
-                                     {"count": int(count)}))
-        for symbol, totals in batch["run"].items():
-            tags = {**base, "symbol": symbol}
-            points.append(_point("soak_run", t, tags, {
-                "total": int(totals["total"]), "confirm": int(totals["confirm"]),
-                "strong": int(totals["strong"]),
-                "strong_ratio": float(totals["strong_ratio"])}))
-            for reason, count in totals["gating_breakdown"].items():
-                points.append(_point("soak_gating_breakdown", t, {**tags, "reason": reason},
-                                     {"count": int(count)}))
-        for name in ("harvester", "executor", "export", "alerts"):
-            fields = numeric_fields(batch.get(name))
-            if fields:
-                points.append(_point(f"soak_{name}", t, base, fields))
-        return points
 
     def close(self) -> None:
         self.client.close()
 
-
-def _point(measurement: str, t_ms: int, tags: dict[str, str],
-           fields: dict[str, Any]) -> dict[str, Any]:
-    return {"measurement": measurement, "time": t_ms, "tags": tags, "fields": fields}

@@ -10,6 +10,7 @@ report.tz; and each report's time zone, by its offsets, against the REPORT_TZ th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pytest_soak.checks._common import dig, interrupted, need, to_ms
@@ -33,6 +34,8 @@ REPORT_SECTIONS = {"runtime_state": ("runtime_state",), "alerts": ("alerts",),
                    "export status": ("export_status", "timeseries_export", "export")}
 SECRET_WORDS = ("secret", "password", "api_key", "token", "passphrase")
 REDACTED = (None, "", "***", "***REDACTED***", "<redacted>", "REDACTED", "[redacted]")
+# `timeseries.token_env: INFLUX_TOKEN` names the variable that holds a secret, not the secret
+NAMES_A_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
 # the supervisor writes the source manifest while it lives; this covers timer rounding
 SESSION_SLACK_MS = 2000
 
@@ -51,7 +54,8 @@ def unredacted(obj: Any, path: str = "$") -> list[str]:
         for key, value in obj.items():
             here = f"{path}.{key}"
             if any(w in str(key).lower() for w in SECRET_WORDS) and not isinstance(
-                    value, dict | list) and value not in REDACTED and value is not False:
+                    value, dict | list) and value not in REDACTED and value is not False \
+                    and not _names_a_variable(key, value):
                 out.append(here)
             else:
                 out.extend(unredacted(value, here))
@@ -59,6 +63,11 @@ def unredacted(obj: Any, path: str = "$") -> list[str]:
         for i, value in enumerate(obj):
             out.extend(unredacted(value, f"{path}[{i}]"))
     return out
+
+
+def _names_a_variable(key: Any, value: Any) -> bool:
+    return str(key).endswith("_env") and isinstance(value, str) and bool(
+        NAMES_A_VARIABLE.fullmatch(value))
 
 
 def _source_fields(run: RunEvidence) -> ItemResult:

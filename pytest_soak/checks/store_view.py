@@ -8,7 +8,10 @@ minute's event time, not a push time).
 Two shapes come in, as the harness's sidecars read them back:
 - Pushgateway: {"groups": [{"labels": {job, run_id, minute|instance}, "metrics":
   {name: [{"labels": {...}, "value": v}]}}]} -- one group per minute plus a "run" group;
-- InfluxDB: {"database", "series": {measurement: [row, ...]}} -- rows carry time, tags, fields.
+- InfluxDB: {"database", "series": {measurement: [row, ...]}} -- rows carry time, tags, fields;
+- InfluxDB 2.x API on VictoriaMetrics: {"store", "api": "v2", "export": [{"metric": {__name__,
+  labels}, "values", "timestamps"}]} -- the store names field f of measurement m `m_f`; the
+  series D4 reads are turned back into the InfluxDB rows above, and compared the same way.
 Series names are the report stage's (docs/report.md).
 """
 
@@ -20,6 +23,11 @@ from typing import Any
 from pytest_soak.checks._common import to_ms
 
 MINUTE_MS = 60_000
+# VictoriaMetrics series name -> (measurement, field) of the points D4 compares
+VM_SERIES = {"soak_run_total": ("soak_run", "total"),
+             "soak_run_strong_ratio": ("soak_run", "strong_ratio"),
+             "soak_gating_breakdown_count": ("soak_gating_breakdown", "count"),
+             "soak_per_minute_total": ("soak_per_minute", "total")}
 
 
 def empty_view() -> dict[str, Any]:
@@ -32,6 +40,8 @@ def store_view(readback: dict) -> dict[str, Any]:
         view = _from_pushgateway(readback["groups"])
     elif "series" in readback:
         view = _from_influx(readback["series"])
+    elif "export" in readback:
+        view = _from_influx(_rows_from_export(readback["export"]))
     else:
         view = empty_view()
     view["gating_breakdown"] = dict(view["gating_breakdown"])
@@ -89,3 +99,23 @@ def _from_influx(series: dict[str, list[dict]]) -> dict[str, Any]:
             view["per_minute"][minute // MINUTE_MS * MINUTE_MS] += row.get("total") or 0
             view["exports"][minute // MINUTE_MS * MINUTE_MS] = None
     return view
+
+
+def _rows_from_export(export: list[dict]) -> dict[str, list[dict]]:
+    """VictoriaMetrics' series back into InfluxDB rows: one row per measurement, labels and
+    time, holding each field's value (a sample stored twice at one time is one row)."""
+    rows: dict[tuple, dict] = {}
+    for series in export:
+        labels = dict(series.get("metric") or {})
+        name = labels.pop("__name__", None)
+        if name not in VM_SERIES:
+            continue
+        measurement, field = VM_SERIES[name]
+        for t, value in zip(series.get("timestamps") or [], series.get("values") or [],
+                            strict=False):
+            key = (measurement, t, tuple(sorted(labels.items())))
+            rows.setdefault(key, {**labels, "time": t})[field] = value
+    out: dict[str, list[dict]] = defaultdict(list)
+    for (measurement, _t, _labels), row in rows.items():
+        out[measurement].append(row)
+    return dict(out)

@@ -33,6 +33,8 @@ CASES = {
     "bad_nested_value": (lambda d: d["supervisor"]["restart"].update(max_restarts=-1),
                          "max_restarts"),
     "bad_symbol": (lambda d: d["run"].update(symbols=["btc usdt"]), "symbols"),
+    "bad_timeseries_api": (lambda d: d.setdefault("timeseries", {}).update(api="v3"),
+                           "timeseries.api"),
 }
 
 

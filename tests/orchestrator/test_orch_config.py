@@ -38,6 +38,7 @@ def test_env_overrides_and_secrets_are_redacted() -> None:
 @pytest.mark.parametrize("env,needle", [
     ({"V13_REPLAY_MODE": "2"}, "V13_REPLAY_MODE"),
     ({"TIMESERIES_TYPE": "graphite"}, "graphite"),
+    ({"TIMESERIES_API": "v3"}, "TIMESERIES_API / timeseries.api: 'v3'"),
 ])
 def test_bad_env_values_name_the_variable(env: dict, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
@@ -48,9 +49,23 @@ def test_bad_env_values_name_the_variable(env: dict, needle: str) -> None:
     ("run: [unclosed", "not valid YAML"),
     ("- a\n- b\n", "mapping"),
     ("run: {symbols: [BTCUSDT]}\nsupervisor: {tick_s: -1}\n", "tick_s"),
+    ("run: {symbols: [BTCUSDT]}\nsupervisor: {}\ntimeseries: {api: v3}\n", "api"),
+    ("run: {symbols: [BTCUSDT]}\nsupervisor: {}\ntimeseries: {token_env: 'not a name'}\n",
+     "token_env"),
 ])
 def test_bad_files(tmp_path: Path, text: str, needle: str) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=needle):
         load_config(path, env={})
+
+
+def test_the_v2_token_comes_from_the_variable_the_config_names(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("run: {symbols: [BTCUSDT]}\nsupervisor: {}\n"
+                    "timeseries: {type: influxdb, api: v2, token_env: TEAM_TOKEN}\n")
+    config = load_config(path, env={"TEAM_TOKEN": "t-789", "INFLUX_TOKEN": "other"})
+    assert config["secrets"]["influxdb_token"] == "t-789"
+    assert config["timeseries"]["token_env"] == "TEAM_TOKEN"     # the name, not the token
+    assert "t-789" not in repr(redacted(config))
+    assert load_config(DEFAULTS, env={"TIMESERIES_API": "v2"})["timeseries"]["api"] == "v2"

@@ -1,4 +1,5 @@
-"""Real Pushgateway / InfluxDB (Debian packages) on free loopback ports, stopped after."""
+"""Real Pushgateway / InfluxDB / VictoriaMetrics (Debian packages) on free loopback ports,
+stopped after."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from orchestrator.config import load_config
 from pytest_soak.services import InfluxDBServer, PushgatewayServer
+from pytest_soak.victoria_metrics import VictoriaMetricsServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,6 +27,15 @@ def pushgateway(tmp_path: Path) -> Iterator[PushgatewayServer]:
 @pytest.fixture
 def influxdb(tmp_path: Path) -> Iterator[InfluxDBServer]:
     server = InfluxDBServer(tmp_path / "influxdb")
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def victoria_metrics(tmp_path: Path) -> Iterator[VictoriaMetricsServer]:
+    """The InfluxDB 2.x write API's stand-in (Debian has no InfluxDB 2.x)."""
+    server = VictoriaMetricsServer(tmp_path / "victoria-metrics")
     server.start()
     yield server
     server.cleanup()

@@ -48,7 +48,8 @@ def test_the_reference_spec_renders_typed_values_and_names_bad_placeholders(tmp_
     values = {"python": "py", "spec_dir": "/r", "config": "/c.yaml", "run_dir": "/d", "run_id": "x",
               "sink": "dual", "minutes": "60", "pipeline_minutes": "62", "health_port": "0",
               "mode": "replay", "speed": 30.0, "replay_flag": "1", "replay_mode_bool": True,
-              "timeseries_type": "none", "timeseries_url": None, "feed_ws_url": "ws://f",
+              "timeseries_type": "none", "timeseries_url": None, "timeseries_api": None,
+              "timeseries_token": None, "feed_ws_url": "ws://f",
               "feed_rest_url": "http://f", "feed_control_url": "http://f",
               "market_budget_per_s": 30.0 * budget_per_market_s(None)}
     command = spec.render_command(values)

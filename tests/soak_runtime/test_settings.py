@@ -54,7 +54,8 @@ def test_report_header_shows_the_seed_and_it_can_be_given_back(pytester: pytest.
 @pytest.mark.parametrize("args, words", [
     (["--soak-speed=5"], ["--soak-speed", "at least 20"]),
     (["--soak-sink=csv"], ["--soak-sink", "jsonl, sqlite, dual"]),
-    (["--soak-timeseries=graphite"], ["--soak-timeseries", "prometheus, influxdb, none"]),
+    (["--soak-timeseries=graphite"],
+     ["--soak-timeseries", "prometheus, influxdb, influxdb-v2, none"]),
     (["--soak-minutes=abc"], ["--soak-minutes", "abc"]),
     (["--soak-seed=last", "--soak-run-dir=nowhere-yet"], ["--soak-seed last", "no previous"]),
 ])
