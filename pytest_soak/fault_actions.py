@@ -27,17 +27,21 @@ from pytest_soak.history import History, now_ms
 __all__ = ["FaultContext", "FaultRunner"]
 
 
+MARKET_END = "market-end"
+
+
 class FaultRunner:
     """Drives the schedule from the session loop: `step()` on every tick."""
 
     def __init__(self, schedule: Schedule, ctx: FaultContext, history: History,
-                 confirm_timeout_s: float = 30.0) -> None:
+                 confirm_timeout_s: float = 30.0, end_s: float | None = None) -> None:
         self.schedule, self.ctx, self.history = schedule, ctx, history
         self.confirm_timeout_s = confirm_timeout_s
         self.state: dict[str, dict] = {}          # fault id -> action state
         self.phase: dict[str, str] = {f.id: "planned" for f in schedule.faults}
         self.deadline: dict[str, float] = {}
         self.plan_errors: dict[str, str] = {}     # a feed fault the feed did not take
+        self.end_s = end_s                         # the market's end: the feed stops there
         for f in schedule.faults:
             history.plan(f)
         self._hand_plan()
@@ -48,9 +52,13 @@ class FaultRunner:
         return [f for f in self.schedule.faults if isinstance(f.spec, FeedFault)]
 
     def _hand_plan(self) -> None:
-        """Every feed fault to the feed, up front, at its market times in session ms."""
+        """Every feed fault to the feed, up front, at its market times in session ms; and the
+        market's end: from market second `end_s` on the feed sends nothing, so what the
+        pipeline receives before the SIGINT that follows is the same in every run of a seed
+        (the SIGINT itself is a wall-clock act)."""
         faults = self._in_event_time()
-        if not faults:
+        if not faults and (self.end_s is None or self.ctx.feed is None
+                           or self.ctx.start_event_ms is None):
             return
         try:
             session0 = self.ctx.start_event_ms - self.ctx.feed.state()["session_start_ms"]
@@ -63,6 +71,9 @@ class FaultRunner:
                 entries.append(f.spec.plan_entry(f, self.ctx, session0))
             except Exception as exc:  # noqa: BLE001 - e.g. a regime on a recording
                 self.plan_errors[f.id] = str(exc)
+        if self.end_s is not None:
+            entries.append({"id": MARKET_END, "control": "pause", "params": {},
+                            "start_ms": round(session0 + self.end_s * 1000), "end_ms": None})
         if not entries:
             return
         try:

@@ -335,7 +335,8 @@ class SoakSession:
                            event_ms=self.clock.event_ms, speed=self.settings.speed,
                            start_event_ms=self.clock.start_event_ms,
                            level=self.spec.contract.level)
-        self.runner = FaultRunner(self.schedule, ctx, self.history)
+        self.runner = FaultRunner(self.schedule, ctx, self.history,
+                                  end_s=self.settings.minutes * 60)
         self._start_progress()
         end_s = self.settings.minutes * 60
         while True:

@@ -38,6 +38,13 @@ def session_offset_ms(wall_now_ms: int, first_ms: int, live: bool) -> int:
     return (wall_now_ms - first_ms) // DAY_MS * DAY_MS
 
 
+class CloseAfterQueued:
+    """A client's last queue item: its writer sends what came before, then runs `close`."""
+
+    def __init__(self, close: Any) -> None:
+        self.close = close
+
+
 class Client:
     _ids = itertools.count(1)
 
@@ -50,6 +57,7 @@ class Client:
         self.stalled: set[str] = set()
         self.queue: asyncio.Queue[str | bytes] = asyncio.Queue(QUEUE_MAX)
         self.account: Any = None          # its ConnectionAccount (engine.accounting)
+        self.closing: str | None = None   # why it is being closed after its queue
 
     def frame(self, stream: str, payload: str) -> str:
         return f'{{"stream":"{stream}","data":{payload}}}' if self.combined else payload
@@ -115,6 +123,18 @@ class FeedEngine:
         self.clients[client.id] = client
         client.account = self.accounting.opened(client.id, client.route, sorted(client.streams))
 
+    def close_after_queued(self, client: Client, close: Any, closed_by: str = "drop") -> bool:
+        """Stop queueing events for `client` now; its writer sends what is queued, then the
+        client is removed (`closed_by`) and `close` runs. False if its queue is full."""
+        try:
+            client.queue.put_nowait(CloseAfterQueued(close))
+        except asyncio.QueueFull:
+            return False
+        for stream in client.streams:
+            self.subscribers.get(stream, set()).discard(client)
+        client.closing = closed_by
+        return True
+
     def remove_client(self, client: Client, closed_by: str = "client") -> None:
         """A lost connection keeps its streams `wanted`: max mode waits for the reconnect.
         What is still queued for it is never sent: taken off and recorded as unsent."""
@@ -122,7 +142,9 @@ class FeedEngine:
         if client.account is not None:
             queued = []
             while not client.queue.empty():
-                queued.append(client.queue.get_nowait())
+                item = client.queue.get_nowait()
+                if not isinstance(item, CloseAfterQueued):
+                    queued.append(item)
             client.account.close("feed_stop" if self.stopping else closed_by, queued)
         for stream in client.streams:
             self.subscribers.get(stream, set()).discard(client)

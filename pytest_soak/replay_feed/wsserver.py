@@ -12,7 +12,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from pytest_soak.replay_feed.clock import wall_ms
-from pytest_soak.replay_feed.engine import Client, FeedEngine
+from pytest_soak.replay_feed.engine import Client, CloseAfterQueued, FeedEngine
 from pytest_soak.replay_feed.faults import FaultController
 from pytest_soak.replay_feed.streams import parse_path
 
@@ -83,11 +83,17 @@ class WsFrontend:
                 batch = [await queue.get()]
                 while not queue.empty() and len(batch) < BATCH:
                     batch.append(queue.get_nowait())
+                last = batch[-1] if isinstance(batch[-1], CloseAfterQueued) else None
+                frames = batch[:-1] if last else batch
                 if batched:
-                    await _send_batch(ws, batch)
+                    await _send_batch(ws, frames)
                 else:                                    # pragma: no cover - other versions
-                    for frame in batch:
+                    for frame in frames:
                         await ws.send(frame)
+                if last is not None:                     # nothing is queued after it
+                    self.engine.remove_client(client, client.closing or "drop")
+                    last.close()
+                    return
         except ConnectionClosed:
             pass
 

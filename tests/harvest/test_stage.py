@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
+import requests
 import yaml
 
 from pytest_soak.replay_feed import ReplayFeed
@@ -54,7 +54,9 @@ def test_stage_process_publishes_metrics_and_stops_on_the_stop_file(tmp_path, fe
         feed.control("malformed", kind="non_json", stream="btcusdt@aggTrade", count=2)
         wait_for(lambda: status()["metrics"]["malformed_count"] == 2, 10, "malformed counted")
         doc = status()
-        assert doc["ready"] and doc["last_event_ms"] > time.time() * 1000 - 60_000
+        market_ms = requests.get(f"{feed.urls['control_base']}/state", timeout=5).json()[
+            "market_ms"]                                  # the feed's event time now
+        assert doc["ready"] and doc["last_event_ms"] > market_ms - 60_000
         assert violations(doc["manifest"]["harvester_metrics"],
                           "manifest/harvester_metrics") == []
         (run_dir / "control" / "harvest.stop").touch()
