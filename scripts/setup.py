@@ -20,6 +20,7 @@ SYSTEM_PACKAGES = {
     "prometheus-pushgateway": "prometheus-pushgateway",
     "influxdb": "influxd",
     "prometheus": "promtool",
+    "prometheus-alertmanager": "prometheus-alertmanager",
 }
 # Debian package -> where its Windows binary comes from (no package manager assumed there)
 WINDOWS_SOURCES = {
@@ -27,6 +28,8 @@ WINDOWS_SOURCES = {
                               "(the pushgateway archive), renamed prometheus-pushgateway.exe",
     "influxdb": "influxd.exe of InfluxDB 1.x from https://www.influxdata.com/downloads/",
     "prometheus": "promtool.exe from https://prometheus.io/download/ (the prometheus archive)",
+    "prometheus-alertmanager": "alertmanager.exe from https://prometheus.io/download/ (the "
+                               "alertmanager archive), renamed prometheus-alertmanager.exe",
 }
 # everything `pip install -e .[dev]` provides; prints where pytest_soak is imported from
 PROBE = ("import pathlib, pytest_soak_evidence, pytest_soak, prometheus_client, influxdb, ruff, "
