@@ -11,12 +11,14 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from pytest_soak.alert_path import NOTIFICATIONS, AlertPath
 from pytest_soak.services import PushgatewayServer
 from pytest_soak_evidence.schemas import violations
 
+pytestmark = [pytest.mark.services, pytest.mark.slow]
 RUN = "r-alertpath"
 GROUP = f"/metrics/job/soak_report/run_id/{RUN}/instance/run"
 
