@@ -42,6 +42,8 @@ def seconds(duration: str) -> float:
 def duration(secs: float) -> str:
     """Seconds as a Prometheus / Alertmanager duration, in whole milliseconds."""
     ms = max(1, round(secs * 1000))
+    if ms % 60_000 == 0:
+        return f"{ms // 60_000}m"
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
