@@ -412,10 +412,12 @@ class SoakSession:
         try:
             if self.alert_path is not None:      # before the store: it scrapes the store
                 self.alert_path.stop()
-            self.store.cleanup(self.run_id)
         finally:
-            if self.feed is not None:
-                self.feed.stop()
+            try:
+                self.store.cleanup(self.run_id)
+            finally:
+                if self.feed is not None:
+                    self.feed.stop()
 
     def _write_interrupted_dod(self) -> None:
         from pytest_soak import verdict
