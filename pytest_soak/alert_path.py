@@ -80,7 +80,8 @@ class WebhookReceiver:
         self.thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self.thread.is_alive():          # shutdown() waits for serve_forever to end
+            self.server.shutdown()
         self.server.server_close()
 
     def record(self, body: dict[str, Any]) -> None:
@@ -172,9 +173,13 @@ class AlertPath:
 
     def stop(self) -> None:
         """Prometheus first (it sends no more), then Alertmanager, then the webhook."""
-        for server in (self.prometheus, self.alertmanager):
-            server.cleanup()
-        self.webhook.stop()
+        try:
+            self.prometheus.cleanup()
+        finally:
+            try:
+                self.alertmanager.cleanup()
+            finally:
+                self.webhook.stop()
 
     def summary(self) -> dict[str, Any]:
         rel = self._rel
