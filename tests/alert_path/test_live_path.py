@@ -96,3 +96,33 @@ def test_store_down_fires_export_failing_and_its_return_resolves_it(tmp_path: Pa
     assert "store is down" in firing["annotations"]["summary"]
     print(f"fired {fired - stopped:.1f} s after the stop, resolved {resolved - fired:.1f} s "
           "after the return")
+
+
+def test_both_servers_listen_on_loopback_only_carry_the_marker_and_are_registered(
+        tmp_path: Path) -> None:
+    import psutil
+
+    from pytest_soak.harness_record import HARNESS_MARKER, HarnessGuard
+
+    guard = HarnessGuard(tmp_path / "guard")          # its record only: no watcher started
+    gateway = PushgatewayServer(workdir=tmp_path / "gw")
+    gateway.start()
+    path = AlertPath(tmp_path, RUN, gateway.url, speed=60.0, guard=guard)
+    try:
+        path.start()
+        registered = {e["what"]: e["pid"] for e in guard.doc["processes"]}
+        assert set(registered) == {"prometheus", "prometheus-alertmanager"}
+        for pid in registered.values():
+            proc = psutil.Process(pid)
+            assert proc.environ().get(HARNESS_MARKER) == guard.harness_id
+            listening = [c.laddr for c in proc.net_connections(kind="inet")
+                         if c.status == psutil.CONN_LISTEN]
+            assert listening and all(a.ip == "127.0.0.1" for a in listening), listening
+            assert all(a.port != 9094 for a in listening)          # gossip off
+        storage = [path.prometheus.storage, path.alertmanager.storage]
+    finally:
+        path.stop()
+        gateway.cleanup()
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
+                   for pid in registered.values())
+    assert not any(p.exists() for p in storage)                  # temp storage removed
