@@ -9,6 +9,7 @@ the suite runs the same with or without a report.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,30 @@ def history_steps(run: RunEvidence) -> None:
                          f"{proof}"):
             allure.attach(json.dumps(fault, indent=2), "fault record",
                           allure.attachment_type.JSON)
+    alert_notification_steps(run)
     shutdown = obs.get("shutdown") or {}
     with allure.step(f"stop with {shutdown.get('signal')}: exit code {pipe.get('exit_code')}, "
                      f"order seen {' -> '.join(shutdown.get('observed_order') or [])}"):
         pass
+
+
+def alert_notification_steps(run: RunEvidence) -> None:
+    """The live alert path's Alertmanager notifications (pytest_soak/alert_path.py), one step
+    per alert in each, in the order received; the JSONL itself is attached."""
+    rel = ((run.observations or {}).get("alert_path") or {}).get("notifications_file")
+    if not rel:
+        return
+    rows = run.jsonl(rel)[0]
+    with allure.step(f"live alert path: {len(rows)} Alertmanager notification(s)"):
+        for row in rows:
+            at = datetime.fromtimestamp(row.get("received_ms", 0) / 1000, UTC)
+            for alert in row.get("alerts") or []:
+                labels = alert.get("labels") or {}
+                with allure.step(f"{at:%H:%M:%S} UTC {labels.get('alertname')} "
+                                 f"({labels.get('rule')}) {str(alert.get('status')).upper()}: "
+                                 f"{(alert.get('annotations') or {}).get('summary', '')}"):
+                    pass
+        attach_file(run, rel, "alert notifications (Alertmanager -> harness webhook)")
 
 
 def attach_file(run: RunEvidence, rel: str, name: str | None = None) -> None:

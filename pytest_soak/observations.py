@@ -11,6 +11,7 @@ from typing import Any
 
 import psutil
 
+from pytest_soak import alert_path
 from pytest_soak.history import now_ms
 
 
@@ -56,6 +57,7 @@ def build_observations(session: Any) -> dict[str, Any]:
                   "readback_error": session.readback_error},
         "feed": session.feed.summary() if session.feed else None,
         "ready_watch": session.ready_watch.summary() if session.ready_watch else None,
+        "alert_path": alert_path.section(session),
         "errors": list(session.history.errors),
     }
 

@@ -86,7 +86,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """With `-n N --dist loadgroup`, every test of one run (a sink's; in a campaign, a seed's
     and sink's) goes to one worker: one soak each, side by side. tryfirst: xdist's worker reads
-    the `xdist_group` marks in its own (plain) modifyitems hook, so they must be on by then."""
+    the `xdist_group` marks in its own (plain) modifyitems hook, so they must be on by then.
+    Likewise `-m live`: pytest's mark filter is a plain hook too, so the D-tests get their
+    `live` mark here, before it deselects them (SoakPlugin's trylast hook is too late)."""
+    if _live_selected(config):
+        for item in items:
+            if "soak_judgement" in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.live)
     if not config.pluginmanager.hasplugin("xdist"):
         return
     for item in items:

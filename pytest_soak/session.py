@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from pytest_soak import harness_record
+from pytest_soak import alert_path, harness_record
 from pytest_soak.contract import check_schedule
 from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
@@ -104,6 +104,8 @@ class SoakSession:
         self.guard = harness_record.guard()      # sweeps what dead harnesses left, once
         self.store = StoreSidecar(settings.timeseries, self.harness_dir / "store",
                                   settings.timeseries_url, guard=self.guard)
+        self.alert_path: alert_path.AlertPath | None = None   # LIVE / --soak-alert-path
+        self.alert_path_note: dict[str, Any] | None = None
         self.proc = None
         self.command: list[str] = []
         self.observer: Observer | None = None
@@ -171,6 +173,9 @@ class SoakSession:
         self.store.start()
         self.history.record("store_started", None, type=self.settings.timeseries,
                             url=self.store.url)
+        self.alert_path, self.alert_path_note = alert_path.for_session(
+            self.settings, self.store, self.run_dir, self.run_id, self.guard)
+        self.history.record("alert_path", None, **self.alert_path_note)
 
     def _check_recording(self) -> None:
         if self.settings.recording is None or self.settings.feed != "replay":
@@ -442,10 +447,14 @@ class SoakSession:
 
     def _stop_sidecars(self) -> None:
         try:
-            self.store.cleanup(self.run_id)
+            if self.alert_path is not None:      # before the store: it scrapes the store
+                self.alert_path.stop()
         finally:
-            if self.feed is not None:
-                self.feed.stop()
+            try:
+                self.store.cleanup(self.run_id)
+            finally:
+                if self.feed is not None:
+                    self.feed.stop()
 
     def _write_interrupted_dod(self) -> None:
         from pytest_soak import verdict

@@ -165,6 +165,9 @@ RUN_OPTIONS = (
     Option("soak_report_tz", str, "Asia/Tokyo", "REPORT_TZ the harness gives the pipeline (an "
            "IANA zone, non-UTC by default so a report ignoring it shows); D11 checks the "
            "reports' offsets against it"),
+    Option("soak_alert_path", parse_bool, None, "the live alert path: a real Prometheus with the "
+           "shipped rules and Alertmanager over the run's Pushgateway, notifications recorded "
+           "(default: on in LIVE; in REPLAY the rules' durations are scaled by the speed)"),
     Option("soak_startup_timeout_s", float, 90.0, "wall seconds for the pipeline to be healthy"),
     Option("soak_stop_timeout_s", float, 90.0, "wall seconds after SIGINT before SIGKILL"),
 )
@@ -196,6 +199,7 @@ class SoakSettings:
     stop_timeout_s: float
     report_tz: str
     recording: Path | None = None         # None: the seeded generator is the market
+    alert_path: bool = False              # Prometheus + Alertmanager (pytest_soak/alert_path.py)
     worker_id: str | None = None
     # --soak-campaign as given (a count or seeds), the seeds it resolves to (the plugin fills
     # them in once the schedule's seed is known) and the campaign's folder in run_dir
@@ -279,6 +283,8 @@ class SoakSettings:
             recording=_recording(parsed["soak_recording"], parsed["soak_feed"], root),
             worker_id=worker_id, thresholds=thresholds, campaign=campaign,
             model=parsed["soak_model"],
+            alert_path=mode == "live" if parsed["soak_alert_path"] is None
+            else parsed["soak_alert_path"],
         )
 
 

@@ -199,9 +199,7 @@ class StoreSidecar:
             raise SidecarError(f"{self.kind} store: {exc}") from None
 
     def _start_server(self) -> None:
-        self.server.start()
-        if self.guard is not None and self.server.proc is not None:
-            self.guard.register(self.server.proc, self.server.binary)
+        start_registered(self.server, self.guard)
 
     def precheck(self) -> None:
         path = "/-/ready" if self.kind == "prometheus" else "/ping"
@@ -290,6 +288,14 @@ def store_placeholders(kind: str, url: str | None = None,
     return {"timeseries_type": "influxdb" if influx else kind, "timeseries_url": url,
             "timeseries_api": ("v2" if kind == "influxdb-v2" else "v1") if influx else None,
             "timeseries_token": token}
+
+
+def start_registered(server: services._Server, guard: HarnessGuard | None) -> None:
+    """Start a `services` server and register its process with the harness's guard (so it
+    is swept with the run); its extra_env should carry the guard's marker."""
+    server.start()
+    if guard is not None and server.proc is not None:
+        guard.register(server.proc, server.binary)
 
 
 def _first_json_line(path: Path, offset: int, key: str) -> dict[str, Any]:

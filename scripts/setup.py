@@ -22,6 +22,7 @@ SYSTEM_PACKAGES = {
     "prometheus": "promtool",
     # accepts InfluxDB 2.x's /api/v2/write and reads it back: the v2 store (Debian has no 2.x)
     "victoria-metrics": "victoria-metrics",
+    "prometheus-alertmanager": "prometheus-alertmanager",
 }
 # Debian package -> where its Windows binary comes from (no package manager assumed there)
 WINDOWS_SOURCES = {
@@ -32,6 +33,8 @@ WINDOWS_SOURCES = {
     "victoria-metrics": "victoria-metrics-windows-amd64-*.zip from "
                         "https://github.com/VictoriaMetrics/VictoriaMetrics/releases, "
                         "victoria-metrics-prod.exe renamed victoria-metrics.exe",
+    "prometheus-alertmanager": "alertmanager.exe from https://prometheus.io/download/ (the "
+                               "alertmanager archive), renamed prometheus-alertmanager.exe",
 }
 # everything `pip install -e .[dev]` provides; prints where pytest_soak is imported from
 PROBE = ("import pathlib, pytest_soak_evidence, pytest_soak, prometheus_client, influxdb, "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_soak.checks import alert_notifications
 from pytest_soak.checks._common import dig, interrupted, need, need_manifest, to_ms
 from pytest_soak.checks.aggregates import sink_aggregates
 from pytest_soak.checks.alert_crosscheck import check_crosscheck
@@ -66,7 +67,8 @@ def check_D3(run: RunEvidence, t: Thresholds) -> ItemResult:
     parts += [_nothing_outside(run, alerts, timing, why_not, t),
               _no_flapping(run, alerts, timing, why_not, t), _ratios_in_unit(alerts),
               _in_daily_reports(run, alerts), check_crosscheck(run, timing)]
-    return combine("D3", parts)
+    notified = alert_notifications.part(run, alerts, timing, why_not)   # the live alert path
+    return combine("D3", parts + ([notified] if notified else []))
 
 
 def _stamp(ms: int | None) -> str:
@@ -289,6 +291,9 @@ ITEM = DodItem(
     # one sub-check per rule: it fired in each window that induces it and resolved after
     subchecks=(*(SubCheck(rule) for rule in alert_rules()), SubCheck("no stray alerts", "max"),
                SubCheck("no flapping", "max"), SubCheck("ratios in [0,1]"),
-               SubCheck("in daily reports"), SubCheck("promtool cross-check", "max")),
-    check=check_D3, evidence=(MANIFEST, OBSERVATIONS, PIPELINE_CONFIG, "reports/*/summary_*.md"),
+               SubCheck("in daily reports"), SubCheck("promtool cross-check", "max"),
+               SubCheck(alert_notifications.NAME, "max",
+                        when="the live alert path ran (LIVE, or --soak-alert-path)")),
+    check=check_D3, evidence=(MANIFEST, OBSERVATIONS, PIPELINE_CONFIG, "reports/*/summary_*.md",
+                              alert_notifications.NOTIFICATIONS),
     plots=("alerts.png",))

@@ -39,7 +39,7 @@ def test_on_windows_it_names_the_binaries_and_where_they_come_from() -> None:
     text = "\n".join(plan.manual)
     assert plan.apt == [] and "put them on PATH" in text
     for exe in ("prometheus-pushgateway.exe", "influxd.exe", "promtool.exe",
-                "victoria-metrics.exe"):
+                "victoria-metrics.exe", "prometheus-alertmanager.exe"):
         assert exe in text
     assert "prometheus.io" in text and "influxdata.com" in text
 
@@ -48,7 +48,7 @@ def test_a_package_is_missing_when_neither_its_binary_nor_dpkg_knows_it() -> Non
     on_path = {"promtool", "victoria-metrics"}
     missing = setup.missing_packages(which=lambda b: b if b in on_path else None,
                                      installed=lambda pkg: pkg == "influxdb")
-    assert missing == ["prometheus-pushgateway"]
+    assert missing == ["prometheus-pushgateway", "prometheus-alertmanager"]
 
 
 def test_pip_installs_unless_installed_from_this_checkout(tmp_path: Path) -> None:

@@ -149,7 +149,16 @@ def test_settings_built_from_no_values_carry_each_options_default() -> None:
     for opt in RUN_OPTIONS:
         if opt.name in by_option:
             assert by_option[opt.name] == opt.default, opt.name
-    assert s.mode == "replay" and set(by_option) | {"soak_mode"} == {o.name for o in RUN_OPTIONS}
+    derived = {"soak_mode", "soak_alert_path"}        # their defaults follow -m live
+    assert s.mode == "replay" and set(by_option) | derived == {o.name for o in RUN_OPTIONS}
+
+
+def test_the_alert_path_is_on_in_live_off_in_replay_unless_asked() -> None:
+    assert SoakSettings.from_values({"soak_mode": "live"}).alert_path is True
+    assert SoakSettings.from_values({}).alert_path is False
+    assert SoakSettings.from_values({"soak_alert_path": "true"}).alert_path is True
+    assert SoakSettings.from_values({"soak_mode": "live", "soak_alert_path": "false"}
+                                    ).alert_path is False
 
 
 def test_report_tz_is_a_non_utc_zone_by_default_and_must_be_a_zone() -> None:
