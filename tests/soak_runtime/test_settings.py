@@ -145,7 +145,8 @@ def test_settings_built_from_no_values_carry_each_options_default() -> None:
                  "soak_sample_interval_s": s.sample_interval_s, "soak_progress_s": s.progress_s,
                  "soak_startup_timeout_s": s.startup_timeout_s,
                  "soak_stop_timeout_s": s.stop_timeout_s, "soak_report_tz": s.report_tz,
-                 "soak_recording": s.recording, "soak_campaign": s.campaign}
+                 "soak_recording": s.recording, "soak_campaign": s.campaign,
+                 "soak_model": s.model}
     for opt in RUN_OPTIONS:
         if opt.name in by_option:
             assert by_option[opt.name] == opt.default, opt.name
