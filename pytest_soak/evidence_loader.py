@@ -25,6 +25,7 @@ JSON_EVIDENCE = {
     "run_manifest.json": "run_manifest",
     "source_manifest.json": "source_manifest",
     "parity_diff.json": "parity_diff",
+    "signal_latency.json": "signal_latency",      # reported, not judged (latency.py)
 }
 OBSERVATIONS = "harness_observations.json"
 MANIFEST = "run_manifest.json"

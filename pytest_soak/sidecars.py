@@ -23,6 +23,8 @@ import requests
 from pytest_soak import services
 from pytest_soak.procs import POSIX, kill_tree, popen_logged, send_stop, wait_exit
 
+SENT_LOG_NAME = "feed_sent.bin"
+
 if TYPE_CHECKING:
     from pytest_soak.harness_record import HarnessGuard
 
@@ -44,6 +46,8 @@ class FeedSidecar:
         self.speed, self.seed, self.symbols, self.live = speed, seed, symbols, live
         self.log_path = workdir / "logs" / "replay_feed.log"
         self.stop_file = workdir / "harness" / "replay_feed.stop"
+        # when the feed sent each aggTrade, written by the feed at its stop (pytest_soak/latency)
+        self.sent_log = workdir / "harness" / SENT_LOG_NAME
         self.proc = None
         self.info: dict[str, Any] = {}
         self.http = requests.Session()
@@ -59,7 +63,8 @@ class FeedSidecar:
         return [sys.executable, "-m", "pytest_soak.replay_feed", *market,
                 "--speed", f"{self.speed:g}",
                 "--host", "127.0.0.1", "--start-on", self.start_on,
-                "--stop-file", str(self.stop_file)] + (["--live"] if self.live else [])
+                "--stop-file", str(self.stop_file), "--sent-log", str(self.sent_log)
+                ] + (["--live"] if self.live else [])
 
     def start(self, timeout_s: float = 20.0) -> None:
         """Start it and read the URLs it prints as its first JSON line (in its log file)."""
