@@ -19,6 +19,7 @@ the max and the tail, as a consumer would see it.
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_left
 from pathlib import Path
@@ -33,6 +34,7 @@ LATENCY_FILE = "signal_latency.json"
 SENT_LOG = "harness/feed_sent.bin"
 PIPELINE_CONFIG = "harness/pipeline_config.yaml"
 SINK_FILES = {"jsonl": "sinks/signals.jsonl", "sqlite": "sinks/signals.sqlite"}
+WORST = 5                      # slowest rows kept per sink
 
 
 def nearest_rank(sorted_values: list[float], q: float) -> float:
@@ -76,18 +78,27 @@ class SentIndex:
         return times[at] if at < len(ids) and ids[at] == agg_id else None
 
 
-def match(index: SentIndex, seen: SeenRows) -> tuple[list[int], int]:
-    """Latencies (us) of the rows a sink showed that the feed sent, and how many it did not."""
+def match(index: SentIndex, seen: SeenRows) -> tuple[list[int], int, list[dict]]:
+    """Latencies (us) of the rows a sink showed that the feed sent, how many it did not, and
+    the WORST slowest rows (where a max came from)."""
     latencies: list[int] = []
     unmatched = 0
+    slowest: list[tuple[int, str, int, int]] = []
     for symbol, ids in seen.ids.items():
         for agg_id, visible_us in zip(ids, seen.seen_us[symbol], strict=True):
             sent = index.sent_us(symbol, agg_id)
             if sent is None:
                 unmatched += 1
-            else:
-                latencies.append(visible_us - sent)
-    return latencies, unmatched
+                continue
+            latencies.append(visible_us - sent)
+            item = (visible_us - sent, symbol, agg_id, visible_us)
+            if len(slowest) < WORST:
+                heapq.heappush(slowest, item)
+            elif item > slowest[0]:
+                heapq.heapreplace(slowest, item)
+    worst = [{"symbol": s, "agg_id": a, "latency_ms": round(us / 1000, 1),
+              "visible_ms": v // 1000} for us, s, a, v in sorted(slowest, reverse=True)]
+    return latencies, unmatched, worst
 
 
 def label(mode: str, speed: float) -> str:
@@ -125,10 +136,11 @@ def build(run_dir: Path, run_id: str, mode: str, speed: float, watch: SinkWatch,
             error = f"{SENT_LOG}: {type(exc).__name__}: {exc}"
     sinks = {}
     for name, seen in watch.seen.items():
-        latencies, unmatched = match(index, seen) if index else ([], seen.rows)
+        latencies, unmatched, worst = match(index, seen) if index else ([], seen.rows, [])
         sinks[name] = {"file": SINK_FILES[name], "rows_seen": seen.rows,
                        "matched": len(latencies), "unmatched": unmatched,
-                       "unnamed": seen.unnamed, **watch.counters(name), **stats_ms(latencies)}
+                       "unnamed": seen.unnamed, **watch.counters(name), **stats_ms(latencies),
+                       "worst": worst}
     return {"schema_version": 1, "run_id": run_id, "mode": mode, "speed": speed,
             "label": label(mode, speed),
             "measure": "row first visible in the sink (harness poll, upper bound) minus the "

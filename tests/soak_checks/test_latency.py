@@ -72,8 +72,10 @@ def test_rows_match_their_first_send_and_the_rest_is_unmatched(order: str) -> No
                                   ("BTCUSDT", 4, 50_000), ("ETHUSDT", 1, 50_000)):
         seen.add(symbol, agg_id, at_us)
     seen.add(None, 1, 1)                        # no symbol: not a row the watch can name
-    latencies, unmatched = latency.match(index, seen)
+    latencies, unmatched, worst = latency.match(index, seen)
     assert sorted(latencies) == [40_000, 50_000] and unmatched == 2
+    assert worst == [{"symbol": "BTCUSDT", "agg_id": 2, "latency_ms": 50.0, "visible_ms": 52},
+                     {"symbol": "BTCUSDT", "agg_id": 3, "latency_ms": 40.0, "visible_ms": 43}]
     assert seen.rows == 4 and seen.unnamed == 1
 
 
