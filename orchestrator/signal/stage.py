@@ -51,8 +51,11 @@ class SignalStage(Stage):
         self.engine = SignalEngine(self.cfg, "replay" if self.ctx.replay_mode else "live")
         self.totals = {"rows_written": 0, "duplicates_skipped": 0, "sink_errors": 0,
                        "batches": 0, "restarts": 0}
+        # the idle release is a LIVE rule: a REPLAY run is released by event time alone, so a
+        # stall of harvest's whole process can never reorder it (docs/signals.md)
+        idle_ms = None if self.ctx.replay_mode else self.cfg.reorder_idle_release_ms
         self.reorder = ReorderBuffer(self.cfg.reorder_lateness_ms, self.cfg.reorder_max_events,
-                                     self.cfg.reorder_idle_release_ms)
+                                     idle_ms)
         self._restore(checkpoint_path(run_dir))
         self.reader = HandoffReader(run_dir / "handoff" / "market", CONSUMER)
         self.writer = HandoffWriter(run_dir / "handoff" / "signals")
