@@ -25,13 +25,14 @@ from bisect import bisect_left
 from pathlib import Path
 from typing import Any
 
+from pytest_soak.replay_feed.sent_log import FILE_NAME as SENT_LOG_FILE
 from pytest_soak.replay_feed.sent_log import SentLog
 from pytest_soak.sink_watch import SeenRows, SinkWatch
 from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak_evidence.schemas import violations
 
 LATENCY_FILE = "signal_latency.json"
-SENT_LOG = "harness/feed_sent.bin"
+SENT_LOG = f"harness/{SENT_LOG_FILE}"
 PIPELINE_CONFIG = "harness/pipeline_config.yaml"
 SINK_FILES = {"jsonl": "sinks/signals.jsonl", "sqlite": "sinks/signals.sqlite"}
 WORST = 5                      # slowest rows kept per sink

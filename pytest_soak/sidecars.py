@@ -22,8 +22,7 @@ import requests
 
 from pytest_soak import services
 from pytest_soak.procs import POSIX, kill_tree, popen_logged, send_stop, wait_exit
-
-SENT_LOG_NAME = "feed_sent.bin"
+from pytest_soak.replay_feed.sent_log import FILE_NAME as SENT_LOG_NAME
 
 if TYPE_CHECKING:
     from pytest_soak.harness_record import HarnessGuard

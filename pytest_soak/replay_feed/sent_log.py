@@ -27,6 +27,7 @@ from pathlib import Path
 from pytest_soak_evidence.atomic import write_bytes_atomic
 
 FORMAT = "pytest-soak feed sent log"
+FILE_NAME = "feed_sent.bin"          # in the run folder's harness/ (the soak's feed sidecar)
 VERSION = 1
 CLOCK = "wall epoch microseconds (time.time_ns() // 1000)"
 
