@@ -79,14 +79,18 @@ class SentIndex:
         return times[at] if at < len(ids) and ids[at] == agg_id else None
 
 
-def match(index: SentIndex, seen: SeenRows) -> tuple[list[int], int, list[dict]]:
-    """Latencies (us) of the rows a sink showed that the feed sent, how many it did not, and
-    the WORST slowest rows (where a max came from)."""
+def match(index: SentIndex, seen: SeenRows, from_us: int = 0
+          ) -> tuple[list[int], int, list[dict], int]:
+    """Latencies (us) of the rows a sink showed from `from_us` on that the feed sent, how many
+    it did not, the WORST slowest rows (where a max came from), and the rows seen earlier."""
     latencies: list[int] = []
-    unmatched = 0
+    unmatched = before = 0
     slowest: list[tuple[int, str, int, int]] = []
     for symbol, ids in seen.ids.items():
         for agg_id, visible_us in zip(ids, seen.seen_us[symbol], strict=True):
+            if visible_us < from_us:
+                before += 1
+                continue
             sent = index.sent_us(symbol, agg_id)
             if sent is None:
                 unmatched += 1
@@ -99,7 +103,7 @@ def match(index: SentIndex, seen: SeenRows) -> tuple[list[int], int, list[dict]]
                 heapq.heapreplace(slowest, item)
     worst = [{"symbol": s, "agg_id": a, "latency_ms": round(us / 1000, 1),
               "visible_ms": v // 1000} for us, s, a, v in sorted(slowest, reverse=True)]
-    return latencies, unmatched, worst
+    return latencies, unmatched, worst, before
 
 
 def label(mode: str, speed: float) -> str:
@@ -122,8 +126,10 @@ def reorder_lateness_ms(run_dir: Path) -> float | None:
 
 
 def build(run_dir: Path, run_id: str, mode: str, speed: float, watch: SinkWatch,
-          sent_log: Path | None) -> dict[str, Any]:
-    """The signal_latency.json document (figures null, and `error` why, without a sent log)."""
+          sent_log: Path | None, from_ms: int | None = None) -> dict[str, Any]:
+    """The signal_latency.json document (figures null, and `error` why, without a sent log),
+    over the rows first seen at or after `from_ms` (the market clock's start: the soak's own
+    window, as health counts only after it; earlier rows are counted in `before_start`)."""
     lateness = reorder_lateness_ms(run_dir)
     index, error = None, None
     sent_count = None
@@ -137,16 +143,20 @@ def build(run_dir: Path, run_id: str, mode: str, speed: float, watch: SinkWatch,
             error = f"{SENT_LOG}: {type(exc).__name__}: {exc}"
     sinks = {}
     for name, seen in watch.seen.items():
-        latencies, unmatched, worst = match(index, seen) if index else ([], seen.rows, [])
+        if index is not None:
+            latencies, unmatched, worst, before = match(index, seen, (from_ms or 0) * 1000)
+        else:
+            latencies, unmatched, worst, before = [], seen.rows, [], 0
         sinks[name] = {"file": SINK_FILES[name], "rows_seen": seen.rows,
                        "matched": len(latencies), "unmatched": unmatched,
+                       "before_start": before,
                        "unnamed": seen.unnamed, **watch.counters(name), **stats_ms(latencies),
                        "worst": worst}
     return {"schema_version": 1, "run_id": run_id, "mode": mode, "speed": speed,
             "label": label(mode, speed),
             "measure": "row first visible in the sink (harness poll, upper bound) minus the "
                        "feed's send of its aggTrade (same wall clock)",
-            "poll_ms": watch.poll_ms, "percentile_method": "nearest-rank",
+            "poll_ms": watch.poll_ms, "percentile_method": "nearest-rank", "from_ms": from_ms,
             "reorder_lateness_ms": lateness,
             "watermark_wall_ms": None if lateness is None else round(lateness / speed, 3),
             "sent_log": SENT_LOG if sent_log is not None else None, "sent_trades": sent_count,
@@ -156,11 +166,11 @@ def build(run_dir: Path, run_id: str, mode: str, speed: float, watch: SinkWatch,
 
 
 def write(run_dir: Path | str, run_id: str, mode: str, speed: float, watch: SinkWatch,
-          sent_log: Path | None) -> dict[str, Any]:
+          sent_log: Path | None, from_ms: int | None = None) -> dict[str, Any]:
     """Build, validate (a violation is recorded in `error`, the file is written anyway, as
     harness_observations.json is) and write `<run_dir>/signal_latency.json`."""
     run_dir = Path(run_dir)
-    doc = build(run_dir, run_id, mode, speed, watch, sent_log)
+    doc = build(run_dir, run_id, mode, speed, watch, sent_log, from_ms)
     problems = violations(doc, "signal_latency")
     if problems:
         doc["error"] = "; ".join([doc["error"] or "", *problems[:5]]).lstrip("; ")

@@ -420,7 +420,8 @@ class SoakSession:
         """signal_latency.json, from the sink watch and the sent log the feed wrote at its stop."""
         if self.sink_watch is not None:
             latency.write(self.run_dir, self.run_id, self.settings.mode, self.settings.speed,
-                          self.sink_watch, self.feed.sent_log if self.feed else None)
+                          self.sink_watch, self.feed.sent_log if self.feed else None,
+                          self.clock.start_wall_ms)
 
     def _write_interrupted_dod(self) -> None:
         from pytest_soak import verdict

@@ -72,8 +72,9 @@ def test_rows_match_their_first_send_and_the_rest_is_unmatched(order: str) -> No
                                   ("BTCUSDT", 4, 50_000), ("ETHUSDT", 1, 50_000)):
         seen.add(symbol, agg_id, at_us)
     seen.add(None, 1, 1)                        # no symbol: not a row the watch can name
-    latencies, unmatched, worst = latency.match(index, seen)
-    assert sorted(latencies) == [40_000, 50_000] and unmatched == 2
+    latencies, unmatched, worst, before = latency.match(index, seen)
+    assert sorted(latencies) == [40_000, 50_000] and unmatched == 2 and before == 0
+    assert latency.match(index, seen, from_us=50_000)[::3] == ([50_000], 1)  # 43 ms: before
     assert worst == [{"symbol": "BTCUSDT", "agg_id": 2, "latency_ms": 50.0, "visible_ms": 52},
                      {"symbol": "BTCUSDT", "agg_id": 3, "latency_ms": 40.0, "visible_ms": 43}]
     assert seen.rows == 4 and seen.unnamed == 1
@@ -129,6 +130,7 @@ def test_without_a_sent_log_the_document_says_why_and_is_valid(tmp_path: Path) -
     assert violations(doc, "signal_latency") == []
     assert doc["error"].startswith("no replay feed")
     assert doc["sinks"]["jsonl"]["rows_seen"] == 1 and doc["sinks"]["jsonl"]["unmatched"] == 1
+    assert doc["from_ms"] is None and doc["sinks"]["jsonl"]["before_start"] == 0
     assert doc["sinks"]["jsonl"]["p99_ms"] is None and "REPLAY" in doc["label"]
     assert (tmp_path / latency.LATENCY_FILE).exists()
     assert latency.summary_line(doc).startswith("signal latency (REPLAY, wall at speed 30x")
