@@ -13,8 +13,9 @@ are nearest-rank (`p_q` is the smallest value with at least q % of the values at
 no interpolation, always a measured value). In LIVE mode (1x) the figures are the pipeline's
 real latency; in REPLAY mode they are wall latency at the soak's speed (the feed sends `speed`x
 faster, and the reorder watermark, in event-time ms, is `lateness / speed` wall ms), labelled so.
-Rows of every phase count: a fault window (a killed stage's restart, a paused feed) shows in
-the max and the tail, as a consumer would see it.
+The figures count the rows first seen from the market clock's start (the soak's own window;
+start-up rows are `before_start`); a fault window (a killed stage's restart, a paused feed)
+counts, and shows in the max and the tail, as a consumer would see it.
 """
 
 from __future__ import annotations
