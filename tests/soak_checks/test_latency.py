@@ -134,3 +134,32 @@ def test_without_a_sent_log_the_document_says_why_and_is_valid(tmp_path: Path) -
     assert doc["sinks"]["jsonl"]["p99_ms"] is None and "REPLAY" in doc["label"]
     assert (tmp_path / latency.LATENCY_FILE).exists()
     assert latency.summary_line(doc).startswith("signal latency (REPLAY, wall at speed 30x")
+
+
+class Reporter:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def section(self, title: str, **_kw: object) -> None:
+        self.lines.append(title)
+
+    def write_line(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def test_the_dod_summary_shows_the_figures_of_a_valid_file(tmp_path: Path) -> None:
+    from pytest_soak.checks.judgement import judge_run, write_verdict
+    from tests.soak_checks.factory import good_run
+    run = good_run(tmp_path)
+    sent_log([("BTCUSDT", 1, 1_000_000), ("BTCUSDT", 2, 1_010_000)]).write(
+        run / latency.SENT_LOG)
+    watch = SinkWatch(run, "jsonl")
+    watch.seen["jsonl"].add("BTCUSDT", 1, 1_062_000)
+    watch.seen["jsonl"].add("BTCUSDT", 2, 1_081_000)
+    latency.write(run, "run-x", "live", 1.0, watch, run / latency.SENT_LOG)
+    judgement = judge_run(run, draw=False)
+    assert judgement.run.file(latency.LATENCY_FILE).ok
+    reporter = Reporter()
+    write_verdict(reporter, judgement)
+    assert ("signal latency (LIVE 1x, poll 10 ms included): jsonl p50 62 / p99 71 / max 71 ms "
+            "(n=2)") in reporter.lines
