@@ -26,6 +26,7 @@ JSON_EVIDENCE = {
     "source_manifest.json": "source_manifest",
     "parity_diff.json": "parity_diff",
     "model.json": "model",
+    "signal_latency.json": "signal_latency",      # reported, not judged (latency.py)
 }
 OBSERVATIONS = "harness_observations.json"
 MANIFEST = "run_manifest.json"

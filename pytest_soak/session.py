@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from pytest_soak import alert_path, harness_record
+from pytest_soak import alert_path, harness_record, latency
 from pytest_soak.contract import check_schedule
 from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
@@ -38,6 +38,7 @@ from pytest_soak.ready_watch import ReadyWatch
 from pytest_soak.resources import ProcessTree
 from pytest_soak.settings import SoakSettings, SoakUsageError
 from pytest_soak.sidecars import FeedSidecar, StoreSidecar, store_placeholders
+from pytest_soak.sink_watch import SinkWatch
 from pytest_soak.termination import interrupt_reason, sigterm_as_interrupt
 from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak_evidence.schemas import violations
@@ -110,6 +111,7 @@ class SoakSession:
         self.command: list[str] = []
         self.observer: Observer | None = None
         self.ready_watch: ReadyWatch | None = None
+        self.sink_watch: SinkWatch | None = None      # signal latency (latency.py)
         self.runner: FaultRunner | None = None
         self.progress: Progress | None = None
         self._progress_stream, self._progress_tty = progress_stream, progress_interactive
@@ -247,6 +249,8 @@ class SoakSession:
         self.observer.start()
         self.ready_watch = ReadyWatch(self.run_dir / "outbox" / "ready")  # D12
         self.ready_watch.start()
+        self.sink_watch = SinkWatch(self.run_dir, self.sink)
+        self.sink_watch.start()
 
     def _discover_health_url(self) -> str | None:
         health = self.spec.health
@@ -382,7 +386,7 @@ class SoakSession:
 
     def _teardown(self) -> SoakResult:
         steps = [self._stop_progress, self._heal_faults, self._stop_short, self._stop_observer,
-                 self._sweep, self._read_store, self._stop_sidecars]
+                 self._sweep, self._read_store, self._stop_sidecars, self._write_latency]
         for step in steps:
             try:
                 step()
@@ -417,6 +421,8 @@ class SoakSession:
             self.observer.stop()
         if self.ready_watch:
             self.ready_watch.stop()
+        if self.sink_watch:
+            self.sink_watch.stop()
 
     def _sweep(self) -> None:
         pgid = self.proc.pid if (self.proc is not None and os.name == "posix") else None
@@ -455,6 +461,13 @@ class SoakSession:
             finally:
                 if self.feed is not None:
                     self.feed.stop()
+
+    def _write_latency(self) -> None:
+        """signal_latency.json, from the sink watch and the sent log the feed wrote at its stop."""
+        if self.sink_watch is not None:
+            latency.write(self.run_dir, self.run_id, self.settings.mode, self.settings.speed,
+                          self.sink_watch, self.feed.sent_log if self.feed else None,
+                          self.clock.start_wall_ms)
 
     def _write_interrupted_dod(self) -> None:
         from pytest_soak import verdict

@@ -24,6 +24,7 @@ import requests
 
 from pytest_soak import services
 from pytest_soak.procs import POSIX, kill_tree, popen_logged, send_stop, wait_exit
+from pytest_soak.replay_feed.sent_log import FILE_NAME as SENT_LOG_NAME
 from pytest_soak.victoria_metrics import VictoriaMetricsServer
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class FeedSidecar:
         self.speed, self.seed, self.symbols, self.live = speed, seed, symbols, live
         self.log_path = workdir / "logs" / "replay_feed.log"
         self.stop_file = workdir / "harness" / "replay_feed.stop"
+        # when the feed sent each aggTrade, written by the feed at its stop (pytest_soak/latency)
+        self.sent_log = workdir / "harness" / SENT_LOG_NAME
         self.proc = None
         self.info: dict[str, Any] = {}
         self.http = requests.Session()
@@ -62,7 +65,8 @@ class FeedSidecar:
         return [sys.executable, "-m", "pytest_soak.replay_feed", *market,
                 "--speed", f"{self.speed:g}",
                 "--host", "127.0.0.1", "--start-on", self.start_on,
-                "--stop-file", str(self.stop_file)] + (["--live"] if self.live else [])
+                "--stop-file", str(self.stop_file), "--sent-log", str(self.sent_log)
+                ] + (["--live"] if self.live else [])
 
     def start(self, timeout_s: float = 20.0) -> None:
         """Start it and read the URLs it prints as its first JSON line (in its log file)."""

@@ -33,6 +33,7 @@ class SignalConfig:
     batch_max_records: int
     checkpoint_interval_ms: int
     reorder_lateness_ms: float
+    reorder_idle_release_ms: float | None
     reorder_max_events: int
     depth_settle_ms: int
     trade_gap_settle_ms: int

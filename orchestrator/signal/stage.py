@@ -51,7 +51,11 @@ class SignalStage(Stage):
         self.engine = SignalEngine(self.cfg, "replay" if self.ctx.replay_mode else "live")
         self.totals = {"rows_written": 0, "duplicates_skipped": 0, "sink_errors": 0,
                        "batches": 0, "restarts": 0}
-        self.reorder = ReorderBuffer(self.cfg.reorder_lateness_ms, self.cfg.reorder_max_events)
+        # the idle release is a LIVE rule: a REPLAY run is released by event time alone, so a
+        # stall of harvest's whole process can never reorder it (docs/signals.md)
+        idle_ms = None if self.ctx.replay_mode else self.cfg.reorder_idle_release_ms
+        self.reorder = ReorderBuffer(self.cfg.reorder_lateness_ms, self.cfg.reorder_max_events,
+                                     idle_ms)
         self._restore(checkpoint_path(run_dir))
         self.reader = HandoffReader(run_dir / "handoff" / "market", CONSUMER)
         self.writer = HandoffWriter(run_dir / "handoff" / "signals")
@@ -92,9 +96,14 @@ class SignalStage(Stage):
         records = self.reader.read_positioned(self.cfg.batch_max_records)
         for position, record in records:
             self.reorder.add(position, record)
-        if records:
+        released = []
+        if records or len(self.reorder):
+            # a short read is the end of what harvest appended: the idle rule may apply
+            released = self.reorder.release(
+                caught_up=len(records) < self.cfg.batch_max_records)
+        if records or released:
             self._uncommitted = True
-            self._deliver(*self._compute(self.reorder.release()))
+            self._deliver(*self._compute(released))
         now = time.monotonic()
         if self._uncommitted and self._pending is None and now >= self._next_checkpoint:
             self._checkpoint()
@@ -103,7 +112,7 @@ class SignalStage(Stage):
             write_json_atomic(runtime_state_path(self.ctx.run_dir), self.runtime_state(),
                               durable=False)
             self._next_runtime_state = now + RUNTIME_STATE_INTERVAL_S
-        return bool(records)
+        return bool(records or released)
 
     def _compute(self, records: list[dict]) -> tuple[list[dict], list[str]]:
         rows = [row for row in map(self.engine.process, records) if row is not None]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_soak import allure_support
+from pytest_soak import allure_support, latency
 from pytest_soak.checks import ITEMS, judge
 from pytest_soak.checks.thresholds import Thresholds
 from pytest_soak.evidence_loader import RunEvidence
@@ -109,6 +109,9 @@ def write_verdict(terminalreporter, judgement: Judgement) -> None:  # noqa: ANN0
                                     f"{', '.join(judgement.unclaimed)}")
     for problem in judgement.problems:
         terminalreporter.write_line(f"harness: {problem}")
+    figures = latency.summary_line(judgement.run.file(latency.LATENCY_FILE).doc)
+    if figures:                                   # a figure beside the verdict, not a gate
+        terminalreporter.write_line(figures)
     terminalreporter.write_line(f"dod.json: {judgement.dod_path}")
 
 

@@ -111,4 +111,6 @@ ITEM = DodItem(
                 "must differ by less than 0.5 % and both sinks must hold the same row_ids.",
     subchecks=(SubCheck("parity figures", "max"), SubCheck("parity_diff.json", "eq"),
                SubCheck("row_id sets")),
-    check=check_D5, evidence=(PARITY_DIFF, *SINK_FILES), plots=("events.png",))
+    # signal_latency.json: the sinks' latency figures, beside their parity (not judged)
+    check=check_D5, evidence=(PARITY_DIFF, *SINK_FILES, "signal_latency.json"),
+    plots=("events.png",))

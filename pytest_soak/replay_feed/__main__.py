@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "event rate, not the clock)")
     p.add_argument("--start-grace-s", type=float, default=DEFAULTS["start_grace_s"])
     p.add_argument("--stop-file", type=Path, help="stop when this file exists (portable)")
+    p.add_argument("--sent-log", type=Path, metavar="FILE",
+                   help="note when each aggTrade was sent; written to FILE at the stop "
+                        "(the harness's signal latency: replay_feed/sent_log.py)")
     p.add_argument("--write", type=Path, metavar="FILE",
                    help="write a generated recording of --minutes (default 10) and exit")
     args = p.parse_args(argv)
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                       schedule=args.schedule, speed=args.speed, host=args.host, port=args.port,
                       http_port=args.http_port, ping_interval_s=args.ping_interval_s,
                       start_on=args.start_on, start_grace_s=args.start_grace_s,
-                      loop=args.loop, live=args.live).start()
+                      loop=args.loop, live=args.live, sent_log=args.sent_log).start()
     print(json.dumps(feed.urls), flush=True)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append("SIGTERM"))

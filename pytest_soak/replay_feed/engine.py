@@ -94,6 +94,7 @@ class FeedEngine:
         self.session_start_wall_ms: int | None = None
         self.session_start_ms: int | None = None     # its event time (the stamp domain)
         self.accounting = Accounting()
+        self.sent_log: Any = None         # sent_log.SentLog (--sent-log): when each trade went
 
     # ---- subscriptions ------------------------------------------------------------------
     def subscribe(self, client: Client, streams: list[str]) -> list[str]:
@@ -247,6 +248,8 @@ class FeedEngine:
                 continue
             if await self._offer(client, client.frame(stream, payload)) and client.account:
                 client.account.delivered(stream, wall_ms(), symbol, agg_id)
+        if agg_id is not None and self.sent_log is not None:
+            self.sent_log.sent(symbol, agg_id)
         self.delivered += 1
 
     async def _offer(self, client: Client, frame: str | bytes) -> bool:

@@ -23,6 +23,7 @@ from pytest_soak.replay_feed.engine import FeedEngine
 from pytest_soak.replay_feed.faults import FaultController
 from pytest_soak.replay_feed.generator import DEFAULT_REGIME, DEFAULT_SYMBOLS
 from pytest_soak.replay_feed.http_api import FeedHttpServer
+from pytest_soak.replay_feed.sent_log import SentLog
 from pytest_soak.replay_feed.sources import GeneratorSource, RecordingSource
 from pytest_soak.replay_feed.wsserver import WsFrontend
 
@@ -47,7 +48,8 @@ class ReplayFeed:
                  host: str = "127.0.0.1", port: int = 0, http_port: int = 0,
                  ping_interval_s: float = 180.0, ping_timeout_s: float = 600.0,
                  start_on: str = "subscribe", start_grace_s: float = 2.0,
-                 loop: bool = False, live: bool = False) -> None:
+                 loop: bool = False, live: bool = False,
+                 sent_log: Path | str | None = None) -> None:
         if (recording is None) == (generate_seed is None):
             raise ValueError("give exactly one of recording=FILE or generate_seed=SEED")
         if start_on not in ("subscribe", "now", "control"):
@@ -58,6 +60,8 @@ class ReplayFeed:
                        GeneratorSource(generate_seed, symbols, regime, schedule, minutes))
         self.speed = parse_speed(speed)
         self.live = live                  # stamps never ahead of the wall clock (clock.py)
+        # when each aggTrade was sent, written there at the stop (sent_log.py)
+        self.sent_log = Path(sent_log) if sent_log is not None else None
         self.host, self.port, self.http_port = host, port, http_port
         self.ping_interval_s, self.ping_timeout_s = ping_interval_s, ping_timeout_s
         self.start_on, self.start_grace_s = start_on, start_grace_s
@@ -118,6 +122,8 @@ class ReplayFeed:
         self._stop = asyncio.Event()
         self.engine = FeedEngine(self.source, self.speed, self.start_on, self.start_grace_s,
                                  self.live)
+        if self.sent_log is not None:
+            self.engine.sent_log = SentLog()
         self.faults = FaultController(self.engine)
         front = WsFrontend(self.engine, self.faults)
         async with serve(front.handle, self.host, self.port, process_request=front.process_request,
@@ -141,3 +147,5 @@ class ReplayFeed:
                 producer.cancel()
                 http.shutdown()
                 http.server_close()
+                if self.sent_log is not None:
+                    self.engine.sent_log.write(self.sent_log)

@@ -14,7 +14,7 @@ def test_every_cli_default_is_the_feeds() -> None:
     feed = {name: p.default for name, p in inspect.signature(ReplayFeed).parameters.items()}
     shared = sorted(set(args) & set(feed) - {"recording", "minutes", "schedule"})
     assert shared == ["host", "http_port", "live", "loop", "ping_interval_s", "port", "regime",
-                      "speed", "start_grace_s", "start_on", "symbols"]
+                      "sent_log", "speed", "start_grace_s", "start_on", "symbols"]
     assert {k: args[k] for k in shared} == {k: feed[k] for k in shared}
 
 

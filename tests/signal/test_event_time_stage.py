@@ -9,6 +9,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,33 @@ def test_after_an_outage_depth_restarts_on_the_settle_grid_whenever_the_resync_c
         assert feats.on_depth(11_000, 52, True, [["1", "4"]], []) == "applied"
         starts.append((feats.depth_from_ms, feats.depth.to_state(), feats.passive.to_state()))
     assert starts[0] == starts[1] and starts[0][0] == 11_000
+
+
+@pytest.mark.parametrize("replay_mode", [False, True])
+def test_the_idle_release_frees_held_rows_in_live_mode_only(tmp_path: Path,
+                                                            replay_mode: bool) -> None:
+    """LIVE: caught up and held 40 wall ms, rows go out with no newer event; REPLAY: event
+    time alone (the held tail waits for the watermark, here for the stop)."""
+    doc = yaml.safe_load((REPO / "config" / "defaults.yaml").read_text(encoding="utf-8"))
+    doc["signal"].update(SIGNAL, reorder_lateness_ms=60_000, reorder_idle_release_ms=40,
+                         batch_max_records=5000)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    run_dir = tmp_path / "run"
+    write_handoff(run_dir, list(MarketGenerator(seed=31, symbols=2).records(0.2)))
+    ctx = StageContext(name="signal", run_dir=run_dir, run_id="t",
+                       config=load_config(tmp_path / "config.yaml"), sink="jsonl",
+                       replay_mode=replay_mode, supervisor_pid=None,
+                       log=logging.getLogger("test.signal"))
+    stage = SignalStage(ctx)
+    stage.setup()
+    stage.step()                                   # read all (a short read): held, just read
+    assert stage.totals["rows_written"] == 0 and len(stage.reorder) > 0
+    time.sleep(0.06)
+    released = stage.step()
+    stage.flush()
+    stage.close()
+    assert released is not replay_mode
+    assert stage.reorder.counters["idle_released"] == (0 if replay_mode else
+                                                       stage.engine.counters["aggTrade"]
+                                                       + stage.engine.counters["bookTicker"]
+                                                       + stage.engine.counters["depthUpdate"])

@@ -132,3 +132,32 @@ def test_two_interleavings_within_the_lateness_give_one_order():
     out_two = feed(ReorderBuffer(lateness_ms=400, max_events=10_000), two)
     assert [ident(r) for r in out_one] == [ident(r) for r in out_two]
     assert len(out_one) == len(records)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.s = 100.0
+
+    def __call__(self) -> float:
+        return self.s
+
+
+def test_idle_release_frees_a_held_record_once_caught_up_in_key_order_never_behind():
+    clock = FakeClock()
+    buffer = ReorderBuffer(lateness_ms=250, max_events=100, idle_release_ms=40, clock=clock)
+    buffer.add((1, 0), agg_trade(2, T0 + 10))
+    clock.s += 0.03
+    buffer.add((1, 1), book_ticker(1, T0))                # read later, smaller key
+    clock.s += 0.02                                        # the trade: 50 ms, the quote: 20 ms
+    assert buffer.release(caught_up=True) == []            # the quote holds the trade back
+    clock.s += 0.021                                       # both held >= 40 ms now
+    assert buffer.release(caught_up=False) == []           # reading a backlog: event time only
+    assert [ident(r) for r in buffer.release(caught_up=True)] == [
+        ("bookTicker", "BTCUSDT", 1), ("aggTrade", "BTCUSDT", 2)]
+    assert buffer.counters["idle_released"] == 2 and buffer.counters["late_events"] == 0
+    buffer.add((1, 2), agg_trade(3, T0 + 20))
+    assert buffer.release(caught_up=True) == []            # just read: held
+    off = ReorderBuffer(lateness_ms=250, max_events=100, clock=clock)   # no idle rule
+    off.add((1, 0), agg_trade(1, T0))
+    clock.s += 10
+    assert off.release(caught_up=True) == [] and off.metrics()["idle_release_ms"] is None

@@ -16,6 +16,7 @@ from pytest_soak.procs import find_tagged
 from pytest_soak.session import SoakSession
 from pytest_soak.settings import SoakSettings
 from pytest_soak_evidence.schemas import violations
+from pytest_soak_evidence.sinks import jsonl_path, read_jsonl_signals
 from tests.soak_runtime.conftest import REFERENCE
 
 
@@ -46,3 +47,12 @@ def test_ctrl_c_during_a_real_soak_leaves_nothing_running(tmp_path: Path,
     assert json.loads((session.run_dir / "dod.json").read_text())["verdict"] == "interrupted"
     assert find_tagged(session.run_id) == []
     assert session.feed.proc.poll() is not None     # the feed sidecar is gone too
+    # the harness's latency figures (pytest_soak/latency.py): every row the sink holds was seen
+    # by the sink watch and matched to the feed's send of its trade
+    lat = json.loads((session.run_dir / "signal_latency.json").read_text())
+    assert violations(lat, "signal_latency") == [] and lat["error"] is None
+    rows = read_jsonl_signals(jsonl_path(session.run_dir)).rows
+    jsonl = lat["sinks"]["jsonl"]
+    assert jsonl["matched"] + jsonl["before_start"] == len(rows) and jsonl["matched"] > 0
+    assert jsonl["unmatched"] == 0
+    assert 0 < jsonl["min_ms"] <= jsonl["p50_ms"] <= jsonl["p99_ms"] <= jsonl["max_ms"]
