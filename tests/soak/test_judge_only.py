@@ -14,6 +14,7 @@ import pytest
 # numpy's C core cannot be imported twice in one process: load the plotting stack first, so
 # a later test of this process can still draw
 import pytest_soak.plots  # noqa: F401
+from pytest_soak.checks import ITEM_IDS
 from tests.soak_checks.factory import rewrite
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,15 +31,15 @@ def judge(pytester: pytest.Pytester, good_run_dir: Path, *args: str) -> pytest.R
 def test_a_good_run_passes_and_fills_the_allure_results(pytester, good_run_dir) -> None:
     alluredir = pytester.path / "allure"
     result = judge(pytester, good_run_dir, "--alluredir", str(alluredir))
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=len(ITEM_IDS))
     result.stdout.fnmatch_lines(["*DoD verdict of unit-run: PASS*"])
     dod = json.loads((good_run_dir / "dod.json").read_text())
     assert dod["verdict"] == "pass" and sorted(dod["items"]) == sorted(
-        f"D{n}" for n in range(1, 13))
+        ITEM_IDS)
     results = [json.loads(p.read_text()) for p in alluredir.glob("*-result.json")]
     labels = sorted(next(lab["value"] for lab in r["labels"] if lab["name"] == "dod")
                     for r in results)
-    assert labels == sorted(f"D{n}" for n in range(1, 13))
+    assert labels == sorted(ITEM_IDS)
     for r in results:
         names = {a["name"] for a in r.get("attachments", [])}
         assert {"harness_observations.json", "run_manifest.json", "fault history"} <= names, r
@@ -54,7 +55,7 @@ def test_a_failed_item_ends_the_output_with_its_reason(pytester, good_run_dir) -
     rewrite(good_run_dir, "run_manifest.json", lambda m: m["resource_usage"].update(max_rss_mb=4.0))
     result = judge(pytester, good_run_dir)
     assert result.ret == 1
-    result.assert_outcomes(passed=11, failed=1)
+    result.assert_outcomes(passed=len(ITEM_IDS) - 1, failed=1)
     result.stdout.fnmatch_lines(["*DoD verdict of unit-run: FAIL (pipeline problem)*",
                                  "D8 fail: *manifest disagrees with the harness*",
                                  "dod.json: *"])
@@ -76,7 +77,7 @@ def test_an_unknown_item_fails_and_shows_as_broken_in_allure(pytester, good_run_
     alluredir = pytester.path / "allure"
     rewrite(good_run_dir, "harness_observations.json", lambda o: o.update(restarts=[]))
     result = judge(pytester, good_run_dir, "--alluredir", str(alluredir))
-    result.assert_outcomes(passed=11, failed=1)
+    result.assert_outcomes(passed=len(ITEM_IDS) - 1, failed=1)
     result.stdout.fnmatch_lines(["D9 unknown: *the kill never took effect*"])
     statuses = {}
     for path in alluredir.glob("*-result.json"):
