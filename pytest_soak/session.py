@@ -156,7 +156,8 @@ class SoakSession:
             symbols = self._symbols()
             self.feed = FeedSidecar(self.run_dir, self.settings.speed, self.schedule.seed,
                                     symbols, live=not self.settings.replay, guard=self.guard,
-                                    recording=self.settings.recording)
+                                    recording=self.settings.recording,
+                                    profile=self.settings.market_profile)
             self.feed.start()
             self.clock.feed = self.feed
             self.feed.on_control = self.clock.invalidate
@@ -179,7 +180,8 @@ class SoakSession:
 
     def _market_budget(self) -> float:
         if self._budget is None:               # a recording is scanned once per run
-            self._budget = budget_per_market_s(self.settings.recording)
+            self._budget = budget_per_market_s(self.settings.recording,
+                                               self.settings.market_profile)
         return self._budget
 
     def _say(self, line: str) -> None:

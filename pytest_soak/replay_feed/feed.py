@@ -23,6 +23,7 @@ from pytest_soak.replay_feed.engine import FeedEngine
 from pytest_soak.replay_feed.faults import FaultController
 from pytest_soak.replay_feed.generator import DEFAULT_REGIME, DEFAULT_SYMBOLS
 from pytest_soak.replay_feed.http_api import FeedHttpServer
+from pytest_soak.replay_feed.market import DEFAULT_PROFILE
 from pytest_soak.replay_feed.sources import GeneratorSource, RecordingSource
 from pytest_soak.replay_feed.wsserver import WsFrontend
 
@@ -47,7 +48,8 @@ class ReplayFeed:
                  host: str = "127.0.0.1", port: int = 0, http_port: int = 0,
                  ping_interval_s: float = 180.0, ping_timeout_s: float = 600.0,
                  start_on: str = "subscribe", start_grace_s: float = 2.0,
-                 loop: bool = False, live: bool = False) -> None:
+                 loop: bool = False, live: bool = False,
+                 profile: str = DEFAULT_PROFILE) -> None:
         if (recording is None) == (generate_seed is None):
             raise ValueError("give exactly one of recording=FILE or generate_seed=SEED")
         if start_on not in ("subscribe", "now", "control"):
@@ -55,7 +57,8 @@ class ReplayFeed:
         # loop: replay the recording endlessly, each loop continuing the last (looping.py)
         self.source = (RecordingSource(recording, None if loop else 1)
                        if recording is not None else
-                       GeneratorSource(generate_seed, symbols, regime, schedule, minutes))
+                       GeneratorSource(generate_seed, symbols, regime, schedule, minutes,
+                                       profile))
         self.speed = parse_speed(speed)
         self.live = live                  # stamps never ahead of the wall clock (clock.py)
         self.host, self.port, self.http_port = host, port, http_port

@@ -9,34 +9,48 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 from collections.abc import Iterator
 from pathlib import Path
 
 from pytest_soak.replay_feed.market import (
+    DEFAULT_PROFILE,
     REGIMES,
     WINDOW_MS,
     MarketState,
     SymbolSpec,
     default_specs,
+    profile_named,
 )
 from pytest_soak.replay_feed.recording import Record, write_recording
 
 EPOCH_MS = 1_767_225_600_000          # 2026-01-01T00:00:00Z: generated time starts here
 DEFAULT_SYMBOLS = 2                   # what the generator makes unless told otherwise
 DEFAULT_REGIME = "normal"
-# The handoff write budget the generated market needs, per market second: 2.6x its mean rate
-# (57 events/s normal, 71 choppy), so the normal flow never leans on a pipeline's queue
+# A market's handoff write budget is HEADROOM x its mean event rate (per market second), so
+# its normal flow never leans on a pipeline's queue and a backlog drains at >= 1.6x the flow
 # (docs/soak-design.md; the reference soak config's `{market_budget_per_s}`).
-HANDOFF_PER_MARKET_S = 150
+HEADROOM = 2.6
+
+
+def handoff_per_market_s(profile: str = DEFAULT_PROFILE, symbols: int = DEFAULT_SYMBOLS) -> int:
+    """The generated market's budget: HEADROOM x its profile's mean rate, in tens (light, 2
+    symbols: 2.6 x 57 -> 150; real: 2.6 x 406 -> 1060), above the busiest second of either
+    (light 142-167, real 650-720 choppy)."""
+    rate = profile_named(profile).events_per_s * symbols
+    return int(math.ceil(HEADROOM * rate / 10) * 10)
 
 
 class MarketGenerator:
     def __init__(self, seed: int, symbols: int | list[SymbolSpec] = DEFAULT_SYMBOLS,
-                 regime: str = DEFAULT_REGIME, start_ms: int = EPOCH_MS) -> None:
+                 regime: str = DEFAULT_REGIME, start_ms: int = EPOCH_MS,
+                 profile: str = DEFAULT_PROFILE) -> None:
         specs = default_specs(symbols) if isinstance(symbols, int) else list(symbols)
         self.specs = specs
-        self.markets = {spec.symbol: MarketState(spec, random.Random(f"{seed}:{spec.symbol}"))
+        self.profile = profile_named(profile)
+        self.markets = {spec.symbol: MarketState(spec, random.Random(f"{seed}:{spec.symbol}"),
+                                                 profile=self.profile)
                         for spec in specs}
         self.start_ms = start_ms
         self.set_regime(regime)
@@ -109,7 +123,7 @@ def parse_schedule(text: str | None) -> list[tuple[str, float]] | None:
 
 def generate_recording(path: Path | str, seed: int, minutes: float,
                        symbols: int = DEFAULT_SYMBOLS,
-                       schedule: str | None = None) -> int:
+                       schedule: str | None = None, profile: str = DEFAULT_PROFILE) -> int:
     """Write a deterministic recording; returns the number of records."""
-    generator = MarketGenerator(seed, symbols)
+    generator = MarketGenerator(seed, symbols, profile=profile)
     return write_recording(path, generator.records(minutes, parse_schedule(schedule)))

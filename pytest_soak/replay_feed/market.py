@@ -50,6 +50,50 @@ REGIMES: dict[str, Regime] = {
 }
 
 
+@dataclass(frozen=True)
+class Profile:
+    """How busy a generated market is: the regimes' flows scaled, and what it yields.
+
+    `rates_per_s` is the profile's claim, events per market second per symbol by stream kind
+    in the normal regime, measured from its own output (tests/replay_feed/test_profiles.py
+    holds it to them). `timed_quotes`: the book's quote changes happen at their own instants
+    across the window, each change of the top of book its own bookTicker, as the exchange
+    sends them; without it (the light profile, unchanged since it was first written) a
+    window's quote changes are applied together and the top is sampled at trades and at the
+    window's end.
+    """
+    name: str
+    trade_rate_x: float
+    quote_changes_x: float
+    timed_quotes: bool
+    rates_per_s: dict[str, float]
+    source: str
+
+    @property
+    def events_per_s(self) -> float:
+        """Every stream of one symbol, events per market second (normal regime)."""
+        return sum(self.rates_per_s.values())
+
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile("light", 1.0, 1.0, False,
+            {"aggTrade": 7.5, "depth@100ms": 9.8, "bookTicker": 11.2},
+            "the generator as first written: about a seventh of the real market's traffic"),
+    # the real market: fixtures/market/binance_usdm_20240808_45s.jsonl.gz, BTCUSDT and
+    # ETHUSDT averaged (docs/data-sources.md, "Generator profiles")
+    Profile("real", 2.35, 18.5, True,
+            {"aggTrade": 17.3, "depth@100ms": 10.0, "bookTicker": 175.7},
+            "the real Binance USD-M capture's per-symbol rates (BTCUSDT+ETHUSDT mean)"),
+)}
+DEFAULT_PROFILE = "light"
+
+
+def profile_named(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown market profile {name!r}; known: {sorted(PROFILES)}")
+    return PROFILES[name]
+
+
 def default_specs(count: int) -> list[SymbolSpec]:
     specs = [SymbolSpec("BTCUSDT", 0.1, 0.001, 60000.0), SymbolSpec("ETHUSDT", 0.01, 0.001, 3000.0)]
     for index in range(2, count):
@@ -63,6 +107,7 @@ class MarketState:
     spec: SymbolSpec
     rng: random.Random
     regime: str = "normal"
+    profile: Profile = PROFILES[DEFAULT_PROFILE]
     bids: dict[int, int] = field(default_factory=dict)
     asks: dict[int, int] = field(default_factory=dict)
     update_id: int = 1_000_000
@@ -109,22 +154,21 @@ class MarketState:
         burst_p = regime.burst_prob_per_s * WINDOW_MS / 1000
         if t0_ms >= self.burst_until_ms and rng.random() < burst_p:
             self.burst_until_ms = t0_ms + rng.randint(500, 2000)
-        rate = regime.trade_rate_per_s * (5 if t0_ms < self.burst_until_ms else 1)
+        profile = self.profile
+        rate = regime.trade_rate_per_s * profile.trade_rate_x
+        rate *= 5 if t0_ms < self.burst_until_ms else 1
         events: list[tuple[int, str, dict]] = []
         changed: dict[tuple[str, int], int] = {}
         first_id = self.update_id + 1
         if rng.random() < regime.move_prob_per_window:
             self._move_mid(regime, changed)
-        for _ in range(_poisson(rng, regime.quote_changes_per_window)):
-            self._quote_change(regime, changed)
-        trades = _poisson(rng, rate * WINDOW_MS / 1000)
-        trade_times = sorted(rng.randrange(WINDOW_MS) for _ in range(trades))
-        for offset in trade_times:
-            t = t0_ms + offset
-            events.append((t + rng.randint(1, 4), "aggTrade", self._trade(regime, t, changed)))
-            ticker = self._book_ticker_if_changed(t)
-            if ticker:
-                events.append((t + rng.randint(1, 4), "bookTicker", ticker))
+        quotes = _poisson(rng, regime.quote_changes_per_window * profile.quote_changes_x)
+        if profile.timed_quotes:
+            self._timed_flow(regime, t0_ms, quotes, rate, changed, events)
+        else:
+            for _ in range(quotes):
+                self._quote_change(regime, changed)
+            self._timed_flow(regime, t0_ms, 0, rate, changed, events)
         self._refill(changed)
         end = t0_ms + WINDOW_MS
         if changed:
@@ -135,6 +179,25 @@ class MarketState:
         if ticker:
             events.append((end + rng.randint(1, 4), "bookTicker", ticker))
         return self._monotonic_per_stream(events)
+
+    def _timed_flow(self, regime: Regime, t0_ms: int, quotes: int, rate: float,
+                    changed: dict, events: list) -> None:
+        """The window's trades and `quotes` quote changes at their instants, in time order;
+        each that changes the top of book is followed by a bookTicker."""
+        rng = self.rng
+        trades = _poisson(rng, rate * WINDOW_MS / 1000)
+        flow = sorted([(rng.randrange(WINDOW_MS), True) for _ in range(trades)] +
+                      [(rng.randrange(WINDOW_MS), False) for _ in range(quotes)])
+        for offset, is_trade in flow:
+            t = t0_ms + offset
+            if is_trade:      # the receive jitter is drawn before the trade (seeds' order)
+                recv = t + rng.randint(1, 4)
+                events.append((recv, "aggTrade", self._trade(regime, t, changed)))
+            else:
+                self._quote_change(regime, changed)
+            ticker = self._book_ticker_if_changed(t)
+            if ticker:
+                events.append((t + rng.randint(1, 4), "bookTicker", ticker))
 
     def _monotonic_per_stream(self, events: list) -> list:
         """Network jitter must not reorder one stream (ids would go backwards): clamp, in the
