@@ -58,6 +58,12 @@ def budget_per_market_s(recording: Path | None, profile: str = DEFAULT_PROFILE) 
     return float(math.ceil(max(HEADROOM * mean, busiest)))
 
 
+def soak_profile(option: str | None, schedule_profile: str | None) -> str:
+    """The generator profile of a soak: --soak-market-profile, else the one the fault schedule
+    is sized for, else the generator's own default."""
+    return option or schedule_profile or DEFAULT_PROFILE
+
+
 def missing_symbols(recording: Path, symbols: list[str]) -> list[str]:
     """The pipeline's symbols the recording has no stream of (its streams would stay silent)."""
     return sorted(set(s.upper() for s in symbols) - scan_recording(recording).symbols)

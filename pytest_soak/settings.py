@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_soak.checks.thresholds import Thresholds
-from pytest_soak.replay_feed.market import DEFAULT_PROFILE, PROFILES
+from pytest_soak.replay_feed.market import PROFILES
 from pytest_soak_evidence.carried import carried
 
 # the fault schedules shipped with the plugin, by name (`--soak-schedule kill_only`)
@@ -146,9 +146,10 @@ RUN_OPTIONS = (
     Option("soak_feed", str, "replay", "replay (local replay feed) or exchange", FEEDS),
     Option("soak_recording", str, None, "replay this recording (.jsonl or .jsonl.gz, the replay "
            "feed's format) as the market instead of the generator, looped to the soak's length"),
-    Option("soak_market_profile", str, DEFAULT_PROFILE, "how busy the seeded generator's market "
-           "is (docs/data-sources.md, 'Generator profiles'): light, or real (the real "
-           "exchange's per-stream rates); ignored with --soak-recording", tuple(sorted(PROFILES))),
+    Option("soak_market_profile", str, None, "how busy the seeded generator's market is "
+           "(docs/data-sources.md, 'Generator profiles'): light, or real (the real exchange's "
+           "per-stream rates); default: the fault schedule's market_profile, else light; "
+           "ignored with --soak-recording", tuple(sorted(PROFILES))),
     Option("soak_timeseries", str, "prometheus", "time-series store the pipeline exports to",
            STORES),
     Option("soak_timeseries_url", str, None,
@@ -196,7 +197,7 @@ class SoakSettings:
     stop_timeout_s: float
     report_tz: str
     recording: Path | None = None         # None: the seeded generator is the market
-    market_profile: str = DEFAULT_PROFILE  # the generator's profile (market.PROFILES)
+    market_profile: str | None = None     # the option; market_source.soak_profile decides
     worker_id: str | None = None
     # --soak-campaign as given (a count or seeds), the seeds it resolves to (the plugin fills
     # them in once the schedule's seed is known) and the campaign's folder in run_dir

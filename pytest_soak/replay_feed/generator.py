@@ -28,18 +28,21 @@ from pytest_soak.replay_feed.recording import Record, write_recording
 EPOCH_MS = 1_767_225_600_000          # 2026-01-01T00:00:00Z: generated time starts here
 DEFAULT_SYMBOLS = 2                   # what the generator makes unless told otherwise
 DEFAULT_REGIME = "normal"
-# A market's handoff write budget is HEADROOM x its mean event rate (per market second), so
-# its normal flow never leans on a pipeline's queue and a backlog drains at >= 1.6x the flow
-# (docs/soak-design.md; the reference soak config's `{market_budget_per_s}`).
+# A recording's handoff write budget is HEADROOM x its mean event rate, at least its busiest
+# second (pytest_soak/market_source.py); a generated market's is its profile's `headroom` x its
+# mean rate (docs/soak-design.md; the reference soak config's `{market_budget_per_s}`).
 HEADROOM = 2.6
 
 
 def handoff_per_market_s(profile: str = DEFAULT_PROFILE, symbols: int = DEFAULT_SYMBOLS) -> int:
-    """The generated market's budget: HEADROOM x its profile's mean rate, in tens (light, 2
-    symbols: 2.6 x 57 -> 150; real: 2.6 x 406 -> 1060), above the busiest second of either
-    (light 142-167, real 650-720 choppy)."""
-    rate = profile_named(profile).events_per_s * symbols
-    return int(math.ceil(HEADROOM * rate / 10) * 10)
+    """The generated market's budget, events per market second, in tens. light (2 symbols):
+    2.6 x 57 -> 150, 2.1x its choppy mean (71): its flow is trade-burst driven (x5 bursts, a
+    busiest second of 142-167). real: 1.5 x 406 -> 610, 1.12x its choppy mean (545) and near
+    its busiest normal second (646): a quote-driven flow whose peaks are short, so what a
+    peak leans on the queue is tens of events (docs/soak-design.md)."""
+    spec = profile_named(profile)
+    rate = spec.events_per_s * symbols
+    return int(math.ceil(spec.headroom * rate / 10) * 10)
 
 
 class MarketGenerator:

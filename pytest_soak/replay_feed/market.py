@@ -68,6 +68,7 @@ class Profile:
     quote_changes_x: float
     timed_quotes: bool
     rates_per_s: dict[str, float]
+    headroom: float           # the handoff write budget over the mean rate (generator.py)
     source: str
 
     @property
@@ -78,12 +79,12 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("light", 1.0, 1.0, False,
-            {"aggTrade": 7.5, "depth@100ms": 9.8, "bookTicker": 11.2},
+            {"aggTrade": 7.5, "depth@100ms": 9.8, "bookTicker": 11.2}, 2.6,
             "the generator as first written: about a seventh of the real market's traffic"),
     # the real market: fixtures/market/binance_usdm_20240808_45s.jsonl.gz, BTCUSDT and
     # ETHUSDT averaged (docs/data-sources.md, "Generator profiles")
     Profile("real", 2.35, 18.5, True,
-            {"aggTrade": 17.3, "depth@100ms": 10.0, "bookTicker": 175.7},
+            {"aggTrade": 17.3, "depth@100ms": 10.0, "bookTicker": 175.7}, 1.5,
             "the real Binance USD-M capture's per-symbol rates (BTCUSDT+ETHUSDT mean)"),
 )}
 DEFAULT_PROFILE = "light"
