@@ -144,11 +144,21 @@ def test_settings_built_from_no_values_carry_each_options_default() -> None:
                  "soak_sample_interval_s": s.sample_interval_s, "soak_progress_s": s.progress_s,
                  "soak_startup_timeout_s": s.startup_timeout_s,
                  "soak_stop_timeout_s": s.stop_timeout_s, "soak_report_tz": s.report_tz,
-                 "soak_recording": s.recording, "soak_campaign": s.campaign}
+                 "soak_recording": s.recording, "soak_campaign": s.campaign,
+                 "soak_market_profile": s.market_profile}
     for opt in RUN_OPTIONS:
         if opt.name in by_option:
             assert by_option[opt.name] == opt.default, opt.name
     assert s.mode == "replay" and set(by_option) | {"soak_mode"} == {o.name for o in RUN_OPTIONS}
+
+
+def test_market_profile_is_a_known_profile_and_defaults_to_the_schedules() -> None:
+    from pytest_soak.market_source import soak_profile
+    assert SoakSettings.from_values({"soak_market_profile": "real"}).market_profile == "real"
+    with pytest.raises(SoakUsageError, match="soak_market_profile = 'busy': choose one of"):
+        SoakSettings.from_values({"soak_market_profile": "busy"})
+    assert soak_profile(None, "real") == "real" and soak_profile("light", "real") == "light"
+    assert soak_profile(None, None) == "light"
 
 
 def test_report_tz_is_a_non_utc_zone_by_default_and_must_be_a_zone() -> None:
