@@ -37,9 +37,10 @@ HEADROOM = 2.6
 def handoff_per_market_s(profile: str = DEFAULT_PROFILE, symbols: int = DEFAULT_SYMBOLS) -> int:
     """The generated market's budget, events per market second, in tens. light (2 symbols):
     2.6 x 57 -> 150, 2.1x its choppy mean (71): its flow is trade-burst driven (x5 bursts, a
-    busiest second of 142-167). real: 1.5 x 406 -> 610, 1.12x its choppy mean (545) and near
-    its busiest normal second (646): a quote-driven flow whose peaks are short, so what a
-    peak leans on the queue is tens of events (docs/soak-design.md)."""
+    busiest second of 142-167). real: 1.2 x 406 -> 490, 1.16x its choppy mean (421): a
+    quote-driven flow whose busiest second (~650) lasts a second, so a peak leans a few hundred
+    events on the queue; a backlog drains at 84 events per market second (docs/soak-design.md,
+    "Realistic rates")."""
     spec = profile_named(profile)
     rate = spec.events_per_s * symbols
     return int(math.ceil(spec.headroom * rate / 10) * 10)

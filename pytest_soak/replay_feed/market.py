@@ -64,8 +64,7 @@ class Profile:
     window's end.
     """
     name: str
-    trade_rate_x: float
-    quote_changes_x: float
+    scale: dict[str, tuple[float, float]]    # regime -> (trade rate x, quote changes x)
     timed_quotes: bool
     rates_per_s: dict[str, float]
     headroom: float           # the handoff write budget over the mean rate (generator.py)
@@ -78,13 +77,19 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
-    Profile("light", 1.0, 1.0, False,
+    Profile("light", {name: (1.0, 1.0) for name in REGIMES}, False,
             {"aggTrade": 7.5, "depth@100ms": 9.8, "bookTicker": 11.2}, 2.6,
             "the generator as first written: about a seventh of the real market's traffic"),
     # the real market: fixtures/market/binance_usdm_20240808_45s.jsonl.gz, BTCUSDT and
     # ETHUSDT averaged (docs/data-sources.md, "Generator profiles")
-    Profile("real", 2.35, 18.5, True,
-            {"aggTrade": 17.3, "depth@100ms": 10.0, "bookTicker": 175.7}, 1.5,
+    # choppy is as busy as normal here: the capture is one market state, and what makes a
+    # regime choppy is its trade flow opposing the trend (what the signals see), not more
+    # traffic; light's choppy is 1.25x its normal, which at the real rates would put the
+    # choppy minutes over a budget the gate's burst can still outrun on a 2-core machine
+    # (docs/soak-design.md, "Realistic rates")
+    Profile("real", {"normal": (2.35, 18.5), "choppy": (1.76, 13.9), "quiet": (2.35, 18.5)},
+            True,
+            {"aggTrade": 17.3, "depth@100ms": 10.0, "bookTicker": 175.7}, 1.2,
             "the real Binance USD-M capture's per-symbol rates (BTCUSDT+ETHUSDT mean)"),
 )}
 DEFAULT_PROFILE = "light"
@@ -161,14 +166,15 @@ class MarketState:
         if t0_ms >= self.burst_until_ms and rng.random() < burst_p:
             self.burst_until_ms = t0_ms + rng.randint(500, 2000)
         profile = self.profile
-        rate = regime.trade_rate_per_s * profile.trade_rate_x
+        trade_x, quote_x = profile.scale[self.regime]
+        rate = regime.trade_rate_per_s * trade_x
         rate *= 5 if t0_ms < self.burst_until_ms else 1
         events: list[tuple[int, str, dict]] = []
         changed: dict[tuple[str, int], int] = {}
         first_id = self.update_id + 1
         if rng.random() < regime.move_prob_per_window:
             self._move_mid(regime, changed)
-        quotes = _poisson(rng, regime.quote_changes_per_window * profile.quote_changes_x)
+        quotes = _poisson(rng, regime.quote_changes_per_window * quote_x)
         if profile.timed_quotes:
             self._timed_flow(regime, t0_ms, quotes, rate, changed, events)
         else:
