@@ -31,8 +31,10 @@ from typing import Any
 
 import yaml
 
+from pytest_soak.market_source import budget_per_market_s
 from pytest_soak.pipeline_spec import base_values, load_pipeline_spec
 from pytest_soak.procs import RUN_MARKER, kill_tree, popen_logged, send_stop, sweep, wait_exit
+from pytest_soak.replay_feed.market import DEFAULT_PROFILE
 from pytest_soak.sidecars import FeedSidecar
 
 ROOT = _bootstrap.REPO
@@ -69,7 +71,9 @@ class PipelineLoad:
                   "replay_mode_bool": False, "timeseries_type": "none", "timeseries_url": None,
                   "timeseries_api": None, "timeseries_token": None,
                   "feed_ws_url": self.feed.ws_url, "feed_rest_url": self.feed.rest_url,
-                  "feed_control_url": self.feed.control_url}
+                  "feed_control_url": self.feed.control_url, "report_tz": "Asia/Tokyo",
+                  # the load's feed is the light generator (FeedSidecar's default) at 1x
+                  "market_budget_per_s": budget_per_market_s(None, DEFAULT_PROFILE)}
         config = spec.render_config(values)
         Path(values["config"]).write_text(yaml.safe_dump(config, sort_keys=False),
                                           encoding="utf-8")

@@ -26,6 +26,7 @@ from orchestrator.handoff import HandoffWriter
 from orchestrator.harvest.harvester import Harvester
 from orchestrator.harvest.settings import HarvestSettings
 from pytest_soak.replay_feed import generate_recording
+from pytest_soak.replay_feed.market import DEFAULT_PROFILE, PROFILES
 
 ROOT = _bootstrap.REPO
 
@@ -98,12 +99,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=30.0, help="market minutes replayed")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES),
+                        help="the generator's market profile (docs/data-sources.md)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         recording = workdir / "bench.jsonl"
-        expected = generate_recording(recording, seed=1, minutes=args.minutes)
+        expected = generate_recording(recording, seed=1, minutes=args.minutes,
+                                      profile=args.profile)
         results = [one_run(recording, expected, workdir) for _ in range(args.runs)]
     rates = [r[0] for r in results]
     growth = [r[1] for r in results]

@@ -40,6 +40,7 @@ from typing import Any
 import yaml
 
 from pytest_soak.fault_kinds import KINDS, Expects, FaultKind, Tolerates, vocabulary
+from pytest_soak.replay_feed.market import PROFILES
 from pytest_soak.settings import SoakUsageError
 
 KNOWN_KEYS = {"id", "kind", "target", "at_s", "at_min", "until_s", "until_min", "params",
@@ -75,6 +76,9 @@ class Schedule:
     seed: int
     faults: tuple[PlannedFault, ...]
     source: str | None = None
+    # the generator profile the schedule is sized for (its burst against the market's budget);
+    # --soak-market-profile overrides it (pytest_soak/market_source.py, soak_profile)
+    market_profile: str | None = None
 
 
 def _err(source: str, where: str, text: str) -> SoakUsageError:
@@ -209,7 +213,7 @@ def parse_schedule(doc: Any, *, seed: int | None = None, source: str = "<schedul
         doc = {}
     if not isinstance(doc, dict):
         raise _err(source, "top level", "must be a mapping with a 'faults' list")
-    unknown = set(doc) - {"name", "seed", "faults", "description"}
+    unknown = set(doc) - {"name", "seed", "faults", "description", "market_profile"}
     if unknown:
         raise _err(source, "top level", f"unknown key(s) {sorted(unknown)}")
     entries = doc.get("faults") or []
@@ -225,8 +229,12 @@ def parse_schedule(doc: Any, *, seed: int | None = None, source: str = "<schedul
     if dupes:
         raise _err(source, "faults", f"duplicate id(s) {dupes}")
     faults.sort(key=lambda f: f.start_s)
+    profile = doc.get("market_profile")
+    if profile is not None and profile not in PROFILES:
+        raise _err(source, "market_profile", f"{profile!r} is not a generator profile; known: "
+                   f"{', '.join(sorted(PROFILES))}")
     return Schedule(name=str(doc.get("name") or Path(source).stem), seed=int(chosen),
-                    faults=tuple(faults), source=source)
+                    faults=tuple(faults), source=source, market_profile=profile)
 
 
 def load_schedule(path: Path | None, *, seed: int | None = None) -> Schedule:

@@ -1,10 +1,10 @@
 """The soak's market as the harness plans around it: the seeded generator or a recording.
 
 `{market_budget_per_s}` (a pipeline spec placeholder) is the handoff write budget the market
-needs, in events per wall second: speed x HANDOFF_PER_MARKET_S for the generator (its measured
-rates, pytest_soak/replay_feed/generator.py), and for a recording speed x the larger of
-HEADROOM x its mean event rate and its busiest second (the same 2.6x headroom over the mean
-the generator's figure has), so a real market's flow never leans on the queue either.
+needs, in events per wall second: speed x `handoff_per_market_s(profile)` for the generator
+(HEADROOM x its profile's measured mean rate, pytest_soak/replay_feed/generator.py), and for a
+recording speed x the larger of HEADROOM x its mean event rate and its busiest second, so a
+real market's flow never leans on the queue either.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pytest_soak.replay_feed.generator import HANDOFF_PER_MARKET_S
+from pytest_soak.replay_feed.generator import HEADROOM, handoff_per_market_s
+from pytest_soak.replay_feed.market import DEFAULT_PROFILE
 from pytest_soak.replay_feed.recording import is_snapshot, read_recording
-
-HEADROOM = 2.6
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,19 @@ def recording_rates(path: Path) -> tuple[float, int]:
     return facts.mean_per_s, facts.busiest_s
 
 
-def budget_per_market_s(recording: Path | None) -> float:
+def budget_per_market_s(recording: Path | None, profile: str = DEFAULT_PROFILE) -> float:
+    """Events per market second; the generator's for its profile (and 2 symbols, the
+    reference pipeline's), a recording's from its own rates."""
     if recording is None:
-        return float(HANDOFF_PER_MARKET_S)
+        return float(handoff_per_market_s(profile))
     mean, busiest = recording_rates(recording)
     return float(math.ceil(max(HEADROOM * mean, busiest)))
+
+
+def soak_profile(option: str | None, schedule_profile: str | None) -> str:
+    """The generator profile of a soak: --soak-market-profile, else the one the fault schedule
+    is sized for, else the generator's own default."""
+    return option or schedule_profile or DEFAULT_PROFILE
 
 
 def missing_symbols(recording: Path, symbols: list[str]) -> list[str]:

@@ -28,7 +28,12 @@ from pytest_soak.fault_actions import FaultContext, FaultRunner
 from pytest_soak.faults import Schedule, check_fits, load_schedule
 from pytest_soak.history import History, now_ms
 from pytest_soak.market_clock import MarketClock
-from pytest_soak.market_source import budget_per_market_s, market_line, missing_symbols
+from pytest_soak.market_source import (
+    budget_per_market_s,
+    market_line,
+    missing_symbols,
+    soak_profile,
+)
 from pytest_soak.observations import build_observations
 from pytest_soak.observer import Observer
 from pytest_soak.pipeline_spec import PipelineSpec, base_values, load_pipeline_spec
@@ -164,7 +169,8 @@ class SoakSession:
             symbols = self._symbols()
             self.feed = FeedSidecar(self.run_dir, self.settings.speed, self.schedule.seed,
                                     symbols, live=not self.settings.replay, guard=self.guard,
-                                    recording=self.settings.recording)
+                                    recording=self.settings.recording,
+                                    profile=self._profile())
             self.feed.start()
             self.clock.feed = self.feed
             self.feed.on_control = self.clock.invalidate
@@ -190,8 +196,11 @@ class SoakSession:
 
     def _market_budget(self) -> float:
         if self._budget is None:               # a recording is scanned once per run
-            self._budget = budget_per_market_s(self.settings.recording)
+            self._budget = budget_per_market_s(self.settings.recording, self._profile())
         return self._budget
+
+    def _profile(self) -> str:
+        return soak_profile(self.settings.market_profile, self.schedule.market_profile)
 
     def _say(self, line: str) -> None:
         stream = self._progress_stream or sys.__stdout__ or sys.stdout

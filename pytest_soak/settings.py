@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_soak.checks.thresholds import Thresholds
+from pytest_soak.replay_feed.market import PROFILES
 from pytest_soak_evidence.carried import carried
 
 # the fault schedules shipped with the plugin, by name (`--soak-schedule kill_only`)
@@ -149,6 +150,10 @@ RUN_OPTIONS = (
     Option("soak_feed", str, "replay", "replay (local replay feed) or exchange", FEEDS),
     Option("soak_recording", str, None, "replay this recording (.jsonl or .jsonl.gz, the replay "
            "feed's format) as the market instead of the generator, looped to the soak's length"),
+    Option("soak_market_profile", str, None, "how busy the seeded generator's market is "
+           "(docs/data-sources.md, 'Generator profiles'): light, or real (the real exchange's "
+           "per-stream rates); default: the fault schedule's market_profile, else light; "
+           "ignored with --soak-recording", tuple(sorted(PROFILES))),
     Option("soak_timeseries", str, "prometheus", "time-series store the pipeline exports to",
            STORES),
     Option("soak_timeseries_url", str, None,
@@ -200,6 +205,7 @@ class SoakSettings:
     report_tz: str
     recording: Path | None = None         # None: the seeded generator is the market
     alert_path: bool = False              # Prometheus + Alertmanager (pytest_soak/alert_path.py)
+    market_profile: str | None = None     # the option; market_source.soak_profile decides
     worker_id: str | None = None
     # --soak-campaign as given (a count or seeds), the seeds it resolves to (the plugin fills
     # them in once the schedule's seed is known) and the campaign's folder in run_dir
@@ -281,6 +287,7 @@ class SoakSettings:
             stop_timeout_s=parsed["soak_stop_timeout_s"],
             report_tz=_zone(parsed["soak_report_tz"]),
             recording=_recording(parsed["soak_recording"], parsed["soak_feed"], root),
+            market_profile=parsed["soak_market_profile"],
             worker_id=worker_id, thresholds=thresholds, campaign=campaign,
             model=parsed["soak_model"],
             alert_path=mode == "live" if parsed["soak_alert_path"] is None

@@ -24,6 +24,7 @@ import requests
 
 from pytest_soak import services
 from pytest_soak.procs import POSIX, kill_tree, popen_logged, send_stop, wait_exit
+from pytest_soak.replay_feed.market import DEFAULT_PROFILE
 from pytest_soak.replay_feed.sent_log import FILE_NAME as SENT_LOG_NAME
 from pytest_soak.victoria_metrics import VictoriaMetricsServer
 
@@ -40,9 +41,11 @@ class FeedSidecar:
 
     def __init__(self, workdir: Path, speed: float, seed: int, symbols: list[str],
                  live: bool, start_on: str = "subscribe",
-                 guard: HarnessGuard | None = None, recording: Path | None = None) -> None:
+                 guard: HarnessGuard | None = None, recording: Path | None = None,
+                 profile: str = DEFAULT_PROFILE) -> None:
         self.workdir = workdir
         self.recording = recording        # None: the seeded generator is the market
+        self.profile = profile            # the generator's (market.PROFILES)
         self.guard = guard
         self.start_on = start_on          # the feed's clock starts at the first subscription
         self.speed, self.seed, self.symbols, self.live = speed, seed, symbols, live
@@ -61,7 +64,8 @@ class FeedSidecar:
     def command(self) -> list[str]:
         # a recording loops to the soak's length, each loop continuing the last (looping.py)
         market = (["--recording", str(self.recording), "--loop"] if self.recording else
-                  ["--generate", str(self.seed), "--symbols", str(len(self.symbols))])
+                  ["--generate", str(self.seed), "--symbols", str(len(self.symbols)),
+                   "--profile", self.profile])
         return [sys.executable, "-m", "pytest_soak.replay_feed", *market,
                 "--speed", f"{self.speed:g}",
                 "--host", "127.0.0.1", "--start-on", self.start_on,
@@ -150,7 +154,8 @@ class FeedSidecar:
         """What the market was meant to be, when the feed could not be asked at the end."""
         if self.recording is None:
             return {"kind": "generator", "file": None, "snapshots": False, "loops": None,
-                    "length_s": None, "note": "the seeded generator"}
+                    "length_s": None, "profile": self.profile,
+                    "note": f"the seeded generator, profile {self.profile}"}
         return {"kind": "recording", "file": str(self.recording), "snapshots": None,
                 "loops": None, "length_s": None,
                 "note": "the feed's state was not read at the end (stats_error says why)"}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pytest_soak.replay_feed.feed import ReplayFeed, parse_speed
 from pytest_soak.replay_feed.generator import generate_recording
+from pytest_soak.replay_feed.market import PROFILES
 
 # the CLI's defaults are ReplayFeed's own (one owner)
 DEFAULTS = {name: p.default for name, p in inspect.signature(ReplayFeed).parameters.items()}
@@ -34,6 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="generated symbols count")
     p.add_argument("--minutes", type=float, help="generated market minutes (default: endless)")
     p.add_argument("--regime", default=DEFAULTS["regime"], help="normal | choppy | quiet")
+    p.add_argument("--profile", default=DEFAULTS["profile"], choices=sorted(PROFILES),
+                   help="how busy the generated market is (docs/data-sources.md)")
     p.add_argument("--schedule", help="regime cycle, e.g. normal:300,choppy:120,quiet:180")
     p.add_argument("--speed", default=DEFAULTS["speed"],
                    help="1 (quasi-real-time), N (N x), or max")
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.write:
         count = generate_recording(args.write, args.generate, args.minutes or 10.0,
-                                   args.symbols, args.schedule)
+                                   args.symbols, args.schedule, args.profile)
         print(json.dumps({"written": str(args.write), "records": count}), flush=True)
         return 0
     feed = ReplayFeed(recording=args.recording, generate_seed=args.generate,
@@ -79,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                       schedule=args.schedule, speed=args.speed, host=args.host, port=args.port,
                       http_port=args.http_port, ping_interval_s=args.ping_interval_s,
                       start_on=args.start_on, start_grace_s=args.start_grace_s,
-                      loop=args.loop, live=args.live, sent_log=args.sent_log).start()
+                      loop=args.loop, live=args.live, sent_log=args.sent_log,
+                      profile=args.profile).start()
     print(json.dumps(feed.urls), flush=True)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append("SIGTERM"))

@@ -23,6 +23,7 @@ from pytest_soak.replay_feed.engine import FeedEngine
 from pytest_soak.replay_feed.faults import FaultController
 from pytest_soak.replay_feed.generator import DEFAULT_REGIME, DEFAULT_SYMBOLS
 from pytest_soak.replay_feed.http_api import FeedHttpServer
+from pytest_soak.replay_feed.market import DEFAULT_PROFILE
 from pytest_soak.replay_feed.sent_log import SentLog
 from pytest_soak.replay_feed.sources import GeneratorSource, RecordingSource
 from pytest_soak.replay_feed.wsserver import WsFrontend
@@ -49,7 +50,8 @@ class ReplayFeed:
                  ping_interval_s: float = 180.0, ping_timeout_s: float = 600.0,
                  start_on: str = "subscribe", start_grace_s: float = 2.0,
                  loop: bool = False, live: bool = False,
-                 sent_log: Path | str | None = None) -> None:
+                 sent_log: Path | str | None = None,
+                 profile: str = DEFAULT_PROFILE) -> None:
         if (recording is None) == (generate_seed is None):
             raise ValueError("give exactly one of recording=FILE or generate_seed=SEED")
         if start_on not in ("subscribe", "now", "control"):
@@ -57,7 +59,8 @@ class ReplayFeed:
         # loop: replay the recording endlessly, each loop continuing the last (looping.py)
         self.source = (RecordingSource(recording, None if loop else 1)
                        if recording is not None else
-                       GeneratorSource(generate_seed, symbols, regime, schedule, minutes))
+                       GeneratorSource(generate_seed, symbols, regime, schedule, minutes,
+                                       profile))
         self.speed = parse_speed(speed)
         self.live = live                  # stamps never ahead of the wall clock (clock.py)
         # when each aggTrade was sent, written there at the stop (sent_log.py)

@@ -9,34 +9,52 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 from collections.abc import Iterator
 from pathlib import Path
 
 from pytest_soak.replay_feed.market import (
+    DEFAULT_PROFILE,
     REGIMES,
     WINDOW_MS,
     MarketState,
     SymbolSpec,
     default_specs,
+    profile_named,
 )
 from pytest_soak.replay_feed.recording import Record, write_recording
 
 EPOCH_MS = 1_767_225_600_000          # 2026-01-01T00:00:00Z: generated time starts here
 DEFAULT_SYMBOLS = 2                   # what the generator makes unless told otherwise
 DEFAULT_REGIME = "normal"
-# The handoff write budget the generated market needs, per market second: 2.6x its mean rate
-# (57 events/s normal, 71 choppy), so the normal flow never leans on a pipeline's queue
-# (docs/soak-design.md; the reference soak config's `{market_budget_per_s}`).
-HANDOFF_PER_MARKET_S = 150
+# A recording's handoff write budget is HEADROOM x its mean event rate, at least its busiest
+# second (pytest_soak/market_source.py); a generated market's is its profile's `headroom` x its
+# mean rate (docs/soak-design.md; the reference soak config's `{market_budget_per_s}`).
+HEADROOM = 2.6
+
+
+def handoff_per_market_s(profile: str = DEFAULT_PROFILE, symbols: int = DEFAULT_SYMBOLS) -> int:
+    """The generated market's budget, events per market second, in tens. light (2 symbols):
+    2.6 x 57 -> 150, 2.1x its choppy mean (71): its flow is trade-burst driven (x5 bursts, a
+    busiest second of 142-167). real: 1.2 x 406 -> 490, 1.16x its choppy mean (421): a
+    quote-driven flow whose busiest second (~650) lasts a second, so a peak leans a few hundred
+    events on the queue; a backlog drains at 84 events per market second (docs/soak-design.md,
+    "Realistic rates")."""
+    spec = profile_named(profile)
+    rate = spec.events_per_s * symbols
+    return int(math.ceil(spec.headroom * rate / 10) * 10)
 
 
 class MarketGenerator:
     def __init__(self, seed: int, symbols: int | list[SymbolSpec] = DEFAULT_SYMBOLS,
-                 regime: str = DEFAULT_REGIME, start_ms: int = EPOCH_MS) -> None:
+                 regime: str = DEFAULT_REGIME, start_ms: int = EPOCH_MS,
+                 profile: str = DEFAULT_PROFILE) -> None:
         specs = default_specs(symbols) if isinstance(symbols, int) else list(symbols)
         self.specs = specs
-        self.markets = {spec.symbol: MarketState(spec, random.Random(f"{seed}:{spec.symbol}"))
+        self.profile = profile_named(profile)
+        self.markets = {spec.symbol: MarketState(spec, random.Random(f"{seed}:{spec.symbol}"),
+                                                 profile=self.profile)
                         for spec in specs}
         self.start_ms = start_ms
         self.set_regime(regime)
@@ -109,7 +127,7 @@ def parse_schedule(text: str | None) -> list[tuple[str, float]] | None:
 
 def generate_recording(path: Path | str, seed: int, minutes: float,
                        symbols: int = DEFAULT_SYMBOLS,
-                       schedule: str | None = None) -> int:
+                       schedule: str | None = None, profile: str = DEFAULT_PROFILE) -> int:
     """Write a deterministic recording; returns the number of records."""
-    generator = MarketGenerator(seed, symbols)
+    generator = MarketGenerator(seed, symbols, profile=profile)
     return write_recording(path, generator.records(minutes, parse_schedule(schedule)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from functools import cached_property
 
 BOOK_LEVELS = 25          # per side, kept at least this deep (the issue asks for >= 20)
 WINDOW_MS = 100           # depth@100ms
@@ -21,11 +22,11 @@ class SymbolSpec:
     lot: float
     start_price: float
 
-    @property
+    @cached_property          # the formatting hot path (every event's prices) asks each time
     def price_decimals(self) -> int:
         return max(0, -int(math.floor(math.log10(self.tick) + 1e-9)))
 
-    @property
+    @cached_property
     def qty_decimals(self) -> int:
         return max(0, -int(math.floor(math.log10(self.lot) + 1e-9)))
 
@@ -50,6 +51,56 @@ REGIMES: dict[str, Regime] = {
 }
 
 
+@dataclass(frozen=True)
+class Profile:
+    """How busy a generated market is: the regimes' flows scaled, and what it yields.
+
+    `rates_per_s` is the profile's claim, events per market second per symbol by stream kind
+    in the normal regime, measured from its own output (tests/replay_feed/test_profiles.py
+    holds it to them). `timed_quotes`: the book's quote changes happen at their own instants
+    across the window, each change of the top of book its own bookTicker, as the exchange
+    sends them; without it (the light profile, unchanged since it was first written) a
+    window's quote changes are applied together and the top is sampled at trades and at the
+    window's end.
+    """
+    name: str
+    scale: dict[str, tuple[float, float]]    # regime -> (trade rate x, quote changes x)
+    timed_quotes: bool
+    rates_per_s: dict[str, float]
+    headroom: float           # the handoff write budget over the mean rate (generator.py)
+    source: str
+
+    @property
+    def events_per_s(self) -> float:
+        """Every stream of one symbol, events per market second (normal regime)."""
+        return sum(self.rates_per_s.values())
+
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile("light", {name: (1.0, 1.0) for name in REGIMES}, False,
+            {"aggTrade": 7.5, "depth@100ms": 9.8, "bookTicker": 11.2}, 2.6,
+            "the generator as first written: about a seventh of the real market's traffic"),
+    # the real market: fixtures/market/binance_usdm_20240808_45s.jsonl.gz, BTCUSDT and
+    # ETHUSDT averaged (docs/data-sources.md, "Generator profiles")
+    # choppy is as busy as normal here: the capture is one market state, and what makes a
+    # regime choppy is its trade flow opposing the trend (what the signals see), not more
+    # traffic; light's choppy is 1.25x its normal, which at the real rates would put the
+    # choppy minutes over a budget the gate's burst can still outrun on a 2-core machine
+    # (docs/soak-design.md, "Realistic rates")
+    Profile("real", {"normal": (2.35, 18.5), "choppy": (1.76, 13.9), "quiet": (2.35, 18.5)},
+            True,
+            {"aggTrade": 17.3, "depth@100ms": 10.0, "bookTicker": 175.7}, 1.2,
+            "the real Binance USD-M capture's per-symbol rates (BTCUSDT+ETHUSDT mean)"),
+)}
+DEFAULT_PROFILE = "light"
+
+
+def profile_named(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown market profile {name!r}; known: {sorted(PROFILES)}")
+    return PROFILES[name]
+
+
 def default_specs(count: int) -> list[SymbolSpec]:
     specs = [SymbolSpec("BTCUSDT", 0.1, 0.001, 60000.0), SymbolSpec("ETHUSDT", 0.01, 0.001, 3000.0)]
     for index in range(2, count):
@@ -63,6 +114,7 @@ class MarketState:
     spec: SymbolSpec
     rng: random.Random
     regime: str = "normal"
+    profile: Profile = PROFILES[DEFAULT_PROFILE]
     bids: dict[int, int] = field(default_factory=dict)
     asks: dict[int, int] = field(default_factory=dict)
     update_id: int = 1_000_000
@@ -73,6 +125,9 @@ class MarketState:
     burst_until_ms: int = 0
     last_top: tuple = ()
     last_recv: dict = field(default_factory=dict)
+    # the best bid and ask, kept by _touch: the real profile asks for them ~100 times a
+    # window, and a max() over the book each time was a third of the generator's CPU
+    tops: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         mid = round(self.spec.start_price / self.spec.tick)
@@ -81,6 +136,7 @@ class MarketState:
             self.asks[mid + 1 + level] = self._fresh_lots()
         self.update_id += 1
         self.last_depth_u = self.update_id
+        self.tops = {"b": max(self.bids), "a": min(self.asks)}
 
     # ---- formatting -----------------------------------------------------------------------
     def px(self, ticks: int) -> str:
@@ -109,22 +165,22 @@ class MarketState:
         burst_p = regime.burst_prob_per_s * WINDOW_MS / 1000
         if t0_ms >= self.burst_until_ms and rng.random() < burst_p:
             self.burst_until_ms = t0_ms + rng.randint(500, 2000)
-        rate = regime.trade_rate_per_s * (5 if t0_ms < self.burst_until_ms else 1)
+        profile = self.profile
+        trade_x, quote_x = profile.scale[self.regime]
+        rate = regime.trade_rate_per_s * trade_x
+        rate *= 5 if t0_ms < self.burst_until_ms else 1
         events: list[tuple[int, str, dict]] = []
         changed: dict[tuple[str, int], int] = {}
         first_id = self.update_id + 1
         if rng.random() < regime.move_prob_per_window:
             self._move_mid(regime, changed)
-        for _ in range(_poisson(rng, regime.quote_changes_per_window)):
-            self._quote_change(regime, changed)
-        trades = _poisson(rng, rate * WINDOW_MS / 1000)
-        trade_times = sorted(rng.randrange(WINDOW_MS) for _ in range(trades))
-        for offset in trade_times:
-            t = t0_ms + offset
-            events.append((t + rng.randint(1, 4), "aggTrade", self._trade(regime, t, changed)))
-            ticker = self._book_ticker_if_changed(t)
-            if ticker:
-                events.append((t + rng.randint(1, 4), "bookTicker", ticker))
+        quotes = _poisson(rng, regime.quote_changes_per_window * quote_x)
+        if profile.timed_quotes:
+            self._timed_flow(regime, t0_ms, quotes, rate, changed, events)
+        else:
+            for _ in range(quotes):
+                self._quote_change(regime, changed)
+            self._timed_flow(regime, t0_ms, 0, rate, changed, events)
         self._refill(changed)
         end = t0_ms + WINDOW_MS
         if changed:
@@ -135,6 +191,25 @@ class MarketState:
         if ticker:
             events.append((end + rng.randint(1, 4), "bookTicker", ticker))
         return self._monotonic_per_stream(events)
+
+    def _timed_flow(self, regime: Regime, t0_ms: int, quotes: int, rate: float,
+                    changed: dict, events: list) -> None:
+        """The window's trades and `quotes` quote changes at their instants, in time order;
+        each that changes the top of book is followed by a bookTicker."""
+        rng = self.rng
+        trades = _poisson(rng, rate * WINDOW_MS / 1000)
+        flow = sorted([(rng.randrange(WINDOW_MS), True) for _ in range(trades)] +
+                      [(rng.randrange(WINDOW_MS), False) for _ in range(quotes)])
+        for offset, is_trade in flow:
+            t = t0_ms + offset
+            if is_trade:      # the receive jitter is drawn before the trade (seeds' order)
+                recv = t + rng.randint(1, 4)
+                events.append((recv, "aggTrade", self._trade(regime, t, changed)))
+            else:
+                self._quote_change(regime, changed)
+            ticker = self._book_ticker_if_changed(t)
+            if ticker:
+                events.append((t + rng.randint(1, 4), "bookTicker", ticker))
 
     def _monotonic_per_stream(self, events: list) -> list:
         """Network jitter must not reorder one stream (ids would go backwards): clamp, in the
@@ -149,10 +224,15 @@ class MarketState:
 
     def _touch(self, changed: dict, side: str, price: int, lots: int) -> None:
         book = self.bids if side == "b" else self.asks
+        top = self.tops[side]
         if lots > 0:
             book[price] = lots
+            if (price > top) if side == "b" else (price < top):
+                self.tops[side] = price
         else:
             book.pop(price, None)
+            if price == top:
+                self.tops[side] = max(book) if side == "b" else min(book)
         changed[(side, price)] = max(lots, 0)
         self.update_id += 1
 
@@ -221,10 +301,10 @@ class MarketState:
                 self._touch(changed, side, min(book) if side == "b" else max(book), 0)
 
     def best(self, side: str) -> int:
-        return max(self.bids) if side == "b" else min(self.asks)
+        return self.tops[side]
 
     def _book_ticker_if_changed(self, t_ms: int) -> dict | None:
-        bid, ask = self.best("b"), self.best("a")
+        bid, ask = self.tops["b"], self.tops["a"]
         top = (bid, self.bids[bid], ask, self.asks[ask])
         if top == self.last_top:
             return None

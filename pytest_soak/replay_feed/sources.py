@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pytest_soak.replay_feed.generator import MarketGenerator, parse_schedule
 from pytest_soak.replay_feed.looping import Looper, RecordingShape, first_loop_diffs
-from pytest_soak.replay_feed.market import SymbolSpec, default_specs
+from pytest_soak.replay_feed.market import DEFAULT_PROFILE, SymbolSpec, default_specs
 from pytest_soak.replay_feed.recording import Record, is_snapshot, read_recording
 
 KNOWN_SPECS = {spec.symbol: spec for spec in default_specs(2)}
@@ -77,8 +77,8 @@ class GeneratorSource:
     snapshots: dict[str, list[dict]] = {}      # the generator's book is the served one
 
     def __init__(self, seed: int, symbols: int, regime: str, schedule: str | None,
-                 minutes: float | None) -> None:
-        self.generator = MarketGenerator(seed, symbols, regime)
+                 minutes: float | None, profile: str = DEFAULT_PROFILE) -> None:
+        self.generator = MarketGenerator(seed, symbols, regime, profile=profile)
         self.specs = self.generator.specs
         self.schedule = parse_schedule(schedule)
         self.minutes = minutes
@@ -99,5 +99,7 @@ class GeneratorSource:
         return self.generator.regimes()
 
     def describe(self) -> dict:
+        profile = self.generator.profile
         return {"kind": "generator", "file": None, "snapshots": False, "loops": None,
-                "length_s": None, "note": "the seeded generator"}
+                "length_s": None, "profile": profile.name,
+                "note": f"the seeded generator, profile {profile.name}: {profile.source}"}

@@ -146,7 +146,7 @@ def test_settings_built_from_no_values_carry_each_options_default() -> None:
                  "soak_startup_timeout_s": s.startup_timeout_s,
                  "soak_stop_timeout_s": s.stop_timeout_s, "soak_report_tz": s.report_tz,
                  "soak_recording": s.recording, "soak_campaign": s.campaign,
-                 "soak_model": s.model}
+                 "soak_model": s.model, "soak_market_profile": s.market_profile}
     for opt in RUN_OPTIONS:
         if opt.name in by_option:
             assert by_option[opt.name] == opt.default, opt.name
@@ -160,6 +160,15 @@ def test_the_alert_path_is_on_in_live_off_in_replay_unless_asked() -> None:
     assert SoakSettings.from_values({"soak_alert_path": "true"}).alert_path is True
     assert SoakSettings.from_values({"soak_mode": "live", "soak_alert_path": "false"}
                                     ).alert_path is False
+
+
+def test_market_profile_is_a_known_profile_and_defaults_to_the_schedules() -> None:
+    from pytest_soak.market_source import soak_profile
+    assert SoakSettings.from_values({"soak_market_profile": "real"}).market_profile == "real"
+    with pytest.raises(SoakUsageError, match="soak_market_profile = 'busy': choose one of"):
+        SoakSettings.from_values({"soak_market_profile": "busy"})
+    assert soak_profile(None, "real") == "real" and soak_profile("light", "real") == "light"
+    assert soak_profile(None, None) == "light"
 
 
 def test_report_tz_is_a_non_utc_zone_by_default_and_must_be_a_zone() -> None:
