@@ -33,7 +33,8 @@ class MarketClock:
 
     def start(self, at_event_ms: int | None = None) -> None:
         """Market second 0 is `at_event_ms` (an event time reached already), else now."""
-        self._refresh(force=True)
+        self._last_value = 0.0            # monotonic from here: before, the feed's clock was
+        self._refresh(force=True)         # the wall's, which its session's stamps may leave
         with self._lock:
             now = int(self._now_event_ms())
             self.start_event_ms = now if at_event_ms is None else min(int(at_event_ms), now)

@@ -318,6 +318,24 @@ class SoakSession:
             else 0.0
         return zero + self.spec.self_stop_margin_min
 
+    def _feed_session_start(self) -> int | None:
+        """The event time of the feed's first event, once its session started (it starts
+        when every stream has a subscriber, or after its grace period: a pipeline may be
+        healthy before). Before, the feed's clock is the wall's, which REPLAY stamps leave."""
+        deadline = time.monotonic() + self.settings.startup_timeout_s
+        while time.monotonic() < deadline:
+            try:
+                first = self.feed.state().get("session_start_ms")
+            except Exception:  # noqa: BLE001 - no anchor: second 0 is now, as without a feed
+                return None
+            if first is not None:
+                return int(first)
+            self._check_pipeline_alive("before the feed's session started")
+            time.sleep(0.05)
+        self.history.error(f"the feed's session did not start within "
+                           f"{self.settings.startup_timeout_s:g} s of the pipeline being up")
+        return None
+
     def _start_market_clock(self) -> None:
         """Market second 0 at a fixed event time of the feed's session, MARKET_ZERO_WALL_S x
         speed after its first event, so one seed's schedule meets one market whenever the
@@ -325,10 +343,7 @@ class SoakSession:
         the clock when healthy, and the history says the run is not reproducible."""
         zero = None
         if self.feed is not None:
-            try:
-                first = self.feed.state().get("session_start_ms")
-            except Exception:  # noqa: BLE001 - no anchor: second 0 is now, as without a feed
-                first = None
+            first = self._feed_session_start()
             zero = None if first is None else int(first + MARKET_ZERO_WALL_S * self.settings.speed
                                                   * 1000)
         if zero is not None:
