@@ -28,8 +28,7 @@ from typing import Any
 
 from pytest_soak.campaign_plan import REPLAY_FILE
 from pytest_soak.settings import parse_campaign
-from pytest_soak_evidence.atomic import write_json_atomic
-from pytest_soak_evidence.schemas import SchemaViolation, load_validated, validate
+from pytest_soak_evidence.schemas import SchemaViolation, load_validated, write_validated
 
 CAMPAIGN_FILE = "campaign.json"
 OBSERVATIONS = "harness_observations.json"
@@ -148,10 +147,7 @@ def merge(root: Path | str, seeds: Iterable[int] | None = None) -> dict[str, Any
 
 def write_campaign(root: Path | str, doc: dict) -> Path:
     """Validate against schemas/campaign.schema.json, then write `<root>/campaign.json`."""
-    validate(doc, "campaign")
-    path = Path(root) / CAMPAIGN_FILE
-    write_json_atomic(path, doc)
-    return path
+    return write_validated(Path(root) / CAMPAIGN_FILE, doc, "campaign")
 
 
 def _cell(run: dict) -> str:

@@ -23,7 +23,7 @@ from pytest_soak.faults import Schedule
 from pytest_soak.pipeline_spec import PipelineSpec
 from pytest_soak.session import SoakSession
 from pytest_soak.settings import SoakSettings
-from pytest_soak_evidence.atomic import write_json_atomic
+from pytest_soak_evidence.schemas import write_validated
 
 MODEL_FILE = "model.json"
 MODELS_DIR = "models"
@@ -95,7 +95,7 @@ def ensure_model(settings: SoakSettings, spec: PipelineSpec, schedule: Schedule,
 
 def write_model_record(run_dir: Path, model_dir: Path, key: str, cached: bool,
                        schedule: Schedule, spec: PipelineSpec) -> None:
-    write_json_atomic(run_dir / MODEL_FILE, {
+    write_validated(run_dir / MODEL_FILE, {
         "schema_version": 1, "key": key, "run_dir": str(model_dir), "cached": cached,
         "faults": [f.id for f in model_schedule(schedule).faults],
-        "memory_s": spec.model_memory_s})
+        "memory_s": spec.model_memory_s}, "model")

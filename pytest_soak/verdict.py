@@ -35,8 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_soak_evidence.atomic import write_json_atomic
-from pytest_soak_evidence.schemas import validate
+from pytest_soak_evidence.schemas import write_validated
 
 Status = Literal["pass", "fail", "unknown", "not_claimed"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "unknown", "not_claimed")
@@ -214,10 +213,7 @@ def build_dod(run_id: str, items: dict[str, ItemResult], interrupted: bool = Fal
 
 def write_dod(run_dir: Path | str, doc: dict) -> Path:
     """Validate against schemas/dod.schema.json, then write `<run_dir>/dod.json` atomically."""
-    validate(doc, "dod")
-    path = Path(run_dir) / DOD_FILE
-    write_json_atomic(path, doc)
-    return path
+    return write_validated(Path(run_dir) / DOD_FILE, doc, "dod")
 
 
 def _item_order(name: str) -> int:

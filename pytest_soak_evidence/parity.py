@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pytest_soak_evidence.atomic import write_json_atomic
-from pytest_soak_evidence.schemas import validate
+from pytest_soak_evidence.schemas import write_validated
 from pytest_soak_evidence.sinks import (
     jsonl_path,
     read_jsonl_signals,
@@ -130,9 +129,6 @@ def _minute_entry(minute: int, by_minute: dict[str, dict[int, list[dict]]]) -> d
 
 def write_parity(run_dir: Path | str, tolerance_pct: float = TOLERANCE_PCT) -> Path:
     """Compute, validate against schemas/parity_diff.schema.json, write run_dir/parity_diff.json."""
-    doc = compute_parity(run_dir, tolerance_pct)
-    validate(doc, "parity_diff")
-    path = Path(run_dir) / PARITY_FILE
-    write_json_atomic(path, doc)
-    return path
+    return write_validated(Path(run_dir) / PARITY_FILE, compute_parity(run_dir, tolerance_pct),
+                           "parity_diff")
 

@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from pytest_soak_evidence.atomic import write_json_atomic
 from pytest_soak_evidence.carried import carried
 
 SCHEMA_DIR = carried(__file__, "schemas")
@@ -70,6 +71,14 @@ def validate(doc: Any, kind: str, source: str | None = None) -> None:
     found = violations(doc, kind)
     if found:
         raise SchemaViolation(kind, found, source)
+
+
+def write_validated(path: Path | str, doc: Any, kind: str) -> Path:
+    """Validate `doc` against schema `kind` (SchemaViolation: nothing written), then write it
+    atomically to `path`."""
+    validate(doc, kind, source=str(path))
+    write_json_atomic(path, doc)
+    return Path(path)
 
 
 def load_validated(path: Path | str, kind: str) -> Any:
