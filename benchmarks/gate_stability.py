@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from pytest_soak.market_source import budget_per_market_s
+from pytest_soak.market_source import stream_limit
 from pytest_soak.pipeline_spec import base_values, load_pipeline_spec
 from pytest_soak.procs import RUN_MARKER, kill_tree, popen_logged, send_stop, sweep, wait_exit
 from pytest_soak.replay_feed.market import DEFAULT_PROFILE
@@ -73,7 +73,7 @@ class PipelineLoad:
                   "feed_ws_url": self.feed.ws_url, "feed_rest_url": self.feed.rest_url,
                   "feed_control_url": self.feed.control_url, "report_tz": "Asia/Tokyo",
                   # the load's feed is the light generator (FeedSidecar's default) at 1x
-                  "market_budget_per_s": budget_per_market_s(None, DEFAULT_PROFILE)}
+                  "market_stream_limit_per_s": stream_limit(None, DEFAULT_PROFILE)}
         config = spec.render_config(values)
         Path(values["config"]).write_text(yaml.safe_dump(config, sort_keys=False),
                                           encoding="utf-8")

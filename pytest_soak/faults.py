@@ -76,7 +76,7 @@ class Schedule:
     seed: int
     faults: tuple[PlannedFault, ...]
     source: str | None = None
-    # the generator profile the schedule is sized for (its burst against the market's budget);
+    # the generator profile the schedule is sized for (its burst against the market's rate limit);
     # --soak-market-profile overrides it (pytest_soak/market_source.py, soak_profile)
     market_profile: str | None = None
 

@@ -1,8 +1,9 @@
 """The harness's view of market time: seconds of event time since the schedule's start.
 
 With the replay feed, market time is the feed's own clock (`GET /control/state` ->
-`market_ms`, `rate`), re-anchored once a second and extrapolated in between, so a burst (the
-feed's clock running N x faster) or a pause is seen exactly as the pipeline sees it. Without a
+`market_ms`, `rate`), re-anchored once a second and extrapolated in between at the lower of
+its rate and the soak's speed (a burst packs more events into each market second and leaves
+the clock's pace alone; a slowed feed is followed, never over-estimated). Without a
 feed (LIVE against the exchange) market time is wall time x speed.
 """
 
@@ -73,9 +74,8 @@ class MarketClock:
             self._rate = float(rate) if rate else self.speed
 
     def _now_event_ms(self) -> float:
-        # Extrapolate at the base speed, never at a burst's rate: the feed may end a burst on
-        # its own at any moment, and an over-estimate would run the schedule ahead of the feed.
-        # Under-estimating during a burst is safe; the next refresh catches up.
+        # Never faster than the soak's speed: an over-estimate would run the schedule ahead of
+        # the feed; an under-estimate is safe, the next refresh catches up.
         rate = min(self._rate, self.speed) if self.feed is not None else self.speed
         value = self._anchor_event_ms + rate * 1000 * (time.monotonic() - self._anchor_mono)
         self._last_value = max(self._last_value, value)        # market time never goes back

@@ -1,10 +1,11 @@
 """The soak's market as the harness plans around it: the seeded generator or a recording.
 
-`{market_budget_per_s}` (a pipeline spec placeholder) is the handoff write budget the market
-needs, in events per wall second: speed x `handoff_per_market_s(profile)` for the generator
-(HEADROOM x its profile's measured mean rate, pytest_soak/replay_feed/generator.py), and for a
-recording speed x the larger of HEADROOM x its mean event rate and its busiest second, so a
-real market's flow never leans on the queue either.
+`{market_stream_limit_per_s}` (a pipeline spec placeholder) is the per-stream rate limit the
+market needs, in events per market second (event time, so the same at any speed):
+`stream_limit_per_market_s(profile)` for the generator (its profile's headroom x its busiest
+stream's measured rate, pytest_soak/replay_feed/generator.py), and for a recording the larger
+of HEADROOM x its busiest stream's mean rate and that stream's busiest second, so a real
+market's normal flow is never shed either.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pytest_soak.replay_feed.generator import HEADROOM, handoff_per_market_s
+from pytest_soak.replay_feed.generator import HEADROOM, stream_limit_per_market_s
 from pytest_soak.replay_feed.market import DEFAULT_PROFILE
 from pytest_soak.replay_feed.recording import is_snapshot, read_recording
 
@@ -26,36 +27,38 @@ class RecordingFacts:
     mean_per_s: float             # events per market second over its span
     busiest_s: int                # events in its busiest second
     symbols: frozenset[str]
+    stream_mean_per_s: float      # its busiest stream's mean rate
+    stream_busiest_s: int         # the most events one stream has in one second
 
 
 @lru_cache(maxsize=4)
 def scan_recording(path: Path) -> RecordingFacts:
-    """One pass over a recording (cached: the budget and the symbol check share it)."""
+    """One pass over a recording (cached: the rate limit and the symbol check share it)."""
     per_s: Counter[int] = Counter()
+    per_stream_s: Counter[tuple[str, int]] = Counter()
+    per_stream: Counter[str] = Counter()
     symbols: set[str] = set()
     for record in read_recording(path):
         if not is_snapshot(record):
-            per_s[record["recv_ms"] // 1000] += 1
+            second = record["recv_ms"] // 1000
+            per_s[second] += 1
+            per_stream_s[record["stream"], second] += 1
+            per_stream[record["stream"]] += 1
             symbols.add(record["stream"].split("@", 1)[0].upper())
     if not per_s:
         raise ValueError(f"{path}: the recording has no events")
     span_s = max(1, max(per_s) - min(per_s) + 1)
-    return RecordingFacts(sum(per_s.values()) / span_s, max(per_s.values()), frozenset(symbols))
+    return RecordingFacts(sum(per_s.values()) / span_s, max(per_s.values()), frozenset(symbols),
+                          max(per_stream.values()) / span_s, max(per_stream_s.values()))
 
 
-def recording_rates(path: Path) -> tuple[float, int]:
-    """(mean events per market second, events in its busiest second) of a recording."""
-    facts = scan_recording(path)
-    return facts.mean_per_s, facts.busiest_s
-
-
-def budget_per_market_s(recording: Path | None, profile: str = DEFAULT_PROFILE) -> float:
-    """Events per market second; the generator's for its profile (and 2 symbols, the
-    reference pipeline's), a recording's from its own rates."""
+def stream_limit(recording: Path | None, profile: str = DEFAULT_PROFILE) -> float:
+    """Events per market second per stream; the generator's for its profile, a recording's
+    from its own busiest stream."""
     if recording is None:
-        return float(handoff_per_market_s(profile))
-    mean, busiest = recording_rates(recording)
-    return float(math.ceil(max(HEADROOM * mean, busiest)))
+        return float(stream_limit_per_market_s(profile))
+    facts = scan_recording(recording)
+    return float(math.ceil(max(HEADROOM * facts.stream_mean_per_s, facts.stream_busiest_s)))
 
 
 def soak_profile(option: str | None, schedule_profile: str | None) -> str:

@@ -29,10 +29,10 @@ from pytest_soak.faults import Schedule, check_fits, load_schedule
 from pytest_soak.history import History, now_ms
 from pytest_soak.market_clock import MarketClock
 from pytest_soak.market_source import (
-    budget_per_market_s,
     market_line,
     missing_symbols,
     soak_profile,
+    stream_limit,
 )
 from pytest_soak.observations import build_observations
 from pytest_soak.observer import Observer
@@ -102,7 +102,7 @@ class SoakSession:
         self.run_dir = (settings.run_dir / self.run_id).resolve()
         self.harness_dir = self.run_dir / "harness"
         self.feed: FeedSidecar | None = None
-        self._budget: float | None = None
+        self._stream_limit: float | None = None
         self._check_recording()                  # a usage error leaves no run folder behind
         self.harness_dir.mkdir(parents=True, exist_ok=True)
         self.history = History(self.run_dir)
@@ -194,10 +194,10 @@ class SoakSession:
                                  f"{', '.join(missing)}, which the pipeline's config "
                                  "subscribes (run.symbols)")
 
-    def _market_budget(self) -> float:
-        if self._budget is None:               # a recording is scanned once per run
-            self._budget = budget_per_market_s(self.settings.recording, self._profile())
-        return self._budget
+    def _market_stream_limit(self) -> float:
+        if self._stream_limit is None:          # a recording is scanned once per run
+            self._stream_limit = stream_limit(self.settings.recording, self._profile())
+        return self._stream_limit
 
     def _profile(self) -> str:
         return soak_profile(self.settings.market_profile, self.schedule.market_profile)
@@ -222,7 +222,7 @@ class SoakSession:
                 "health_port": "0", "mode": s.mode, "speed": s.speed,
                 "replay_flag": "1" if s.replay else "0", "replay_mode_bool": s.replay,
                 "report_tz": s.report_tz,
-                "market_budget_per_s": s.speed * self._market_budget(),
+                "market_stream_limit_per_s": self._market_stream_limit(),
                 **(store_placeholders(s.timeseries) if dry else self.store.placeholders()),
                 "feed_ws_url": None if dry or feed is None else feed.ws_url,
                 "feed_rest_url": None if dry or feed is None else feed.rest_url,

@@ -23,6 +23,7 @@ from orchestrator.harvest.connection import ResilientConnection
 from orchestrator.harvest.counters import COUNTERS, TimedCounter
 from orchestrator.harvest.queue_depth import DepthPeaks
 from orchestrator.harvest.settings import HarvestSettings
+from orchestrator.harvest.stream_limit import StreamLimit
 from orchestrator.id_ranges import AggTradeIds
 
 
@@ -36,6 +37,7 @@ class QueuedEvent(NamedTuple):
     symbol: str
     agg_id: int | None        # aggTrade id (for the reconciliation ids)
     event_ms: int             # exchange event time E
+    stream: str = ""          # its stream (the rate limit is per stream)
 
 
 def _now_ms() -> int:
@@ -51,6 +53,8 @@ class Harvester:
         self.log = log
         h = settings.harvest
         self.queue_max = int(h["queue_max"])
+        self.limit = StreamLimit(h["stream_rate_limit_per_s"], h["stream_rate_burst_s"])
+        self.dropped_by_cause = {"queue_full": 0, "rate_limit": 0}
         self.queue: deque[QueuedEvent] = deque()
         self.depth_peaks = DepthPeaks()        # the queue's depth high-water marks, with time
         self.counters = {name: TimedCounter(int(h["timestamps_max"])) for name in COUNTERS}
@@ -192,11 +196,11 @@ class Harvester:
         symbol = data["s"]
         kind = data.get("e")
         if kind == "aggTrade":
-            self._on_agg_trade(QueuedEvent(line, symbol, data["a"], data["E"]), now_ms)
+            self._on_agg_trade(QueuedEvent(line, symbol, data["a"], data["E"], stream), now_ms)
         elif kind == "depthUpdate":
-            self._on_depth(data, QueuedEvent(line, symbol, None, data["E"]), now_ms)
+            self._on_depth(data, QueuedEvent(line, symbol, None, data["E"], stream), now_ms)
         else:
-            self._enqueue(QueuedEvent(line, symbol, None, data["E"]), now_ms)
+            self._enqueue(QueuedEvent(line, symbol, None, data["E"], stream), now_ms)
 
     def _on_agg_trade(self, event: QueuedEvent, now_ms: int) -> None:
         last = self.last_agg_id.get(event.symbol)
@@ -250,12 +254,21 @@ class Harvester:
             self._snapshot_tasks.pop(book.symbol, None)
 
     def _enqueue(self, event: QueuedEvent, now_ms: int) -> None:
+        """queue_dropped counts what harvest does not hand on, for either cause."""
+        if not self.limit.admit(event.stream, event.event_ms):
+            self._drop("rate_limit", now_ms, "%s over its rate limit (%s events per event-time "
+                       "second): shedding", event.stream, self.limit.per_s)
+            return
         if len(self.queue) >= self.queue_max:
-            self._count("queue_dropped", now_ms)
-            self._log_once("queue_dropped", "queue full (%d): dropping events", self.queue_max)
+            self._drop("queue_full", now_ms, "queue full (%d): dropping events", self.queue_max)
             return
         self.queue.append(event)
         self.depth_peaks.observe(len(self.queue), now_ms)
+
+    def _drop(self, cause: str, now_ms: int, message: str, *args: Any) -> None:
+        self.dropped_by_cause[cause] += 1
+        self._count("queue_dropped", now_ms)
+        self._log_once("queue_dropped:" + cause, message, *args)
 
     # ---- reporting ------------------------------------------------------------------------
     def counter_sections(self) -> dict[str, dict]:

@@ -9,7 +9,6 @@ its own committed offset).
 from __future__ import annotations
 
 from orchestrator.handoff import HandoffWriter
-from orchestrator.harvest.budget import WriteBudget
 from orchestrator.harvest.harvester import Harvester
 from orchestrator.harvest.recorder import FrameRecorder
 from orchestrator.harvest.settings import HarvestSettings
@@ -27,16 +26,10 @@ class HarvestStage(Stage):
         self.recorder = (FrameRecorder(self.ctx.run_dir / "recordings") if h["record"] else None)
         self.harvester = Harvester(self.settings, self.writer, self.log, self.recorder)
         self.drain_max = int(h["drain_max_per_step"])
-        self.budget = WriteBudget(h.get("handoff_write_budget_per_s"))  # the final flush: none
         self.harvester.start()
 
     def step(self) -> bool:
-        limit = self.budget.allowance(self.drain_max)
-        if limit <= 0:
-            return False
-        moved = self.harvester.drain(limit)
-        self.budget.spend(moved)
-        return moved > 0
+        return self.harvester.drain(self.drain_max) > 0
 
     def flush(self) -> None:
         """Stop reading, move everything queued into the handoff, fsync."""
@@ -78,8 +71,8 @@ def harvester_metrics(harvester: Harvester) -> dict:
             "events_out": harvester.events_out,
             "queue_max": harvester.queue_max,
             "queue_depth": harvester.depth_peaks.section(),
-            "handoff_write_budget_per_s": harvester.settings.harvest.get(
-                "handoff_write_budget_per_s"),
+            "stream_rate_limit_per_s": harvester.settings.harvest.get("stream_rate_limit_per_s"),
+            "queue_dropped_by_cause": dict(harvester.dropped_by_cause),
             "substream_timeouts_by_stream": harvester.stream_timeouts(),
             "aggtrade_ids": {s: dict(v) for s, v in harvester.aggtrade_ids.ids.items()},
             "books_in_sync": {s: b.synced for s, b in harvester.books.items()}}

@@ -1,19 +1,19 @@
 """burst: factor x the event rate between two exact event times (params.factor).
 
 Applied by the feed in event time: the burst starts at the first event at/after its market
-start and ends at the first event at/after its end. In REPLAY mode the feed's clock runs
-`factor` x faster in between (the window's events arrive in 1/factor of its wall time); in
-LIVE mode the feed stamps no event ahead of the wall clock, so it replays `factor` x more
-events per second of the same event-time span instead (replay_feed/clock.py).
+start and ends at the first event at/after its end. In between the feed packs `factor` x more
+of its source into each second of event time, in both modes (replay_feed/stamps.py): the event
+rate rises, event time keeps its pace (in LIVE never ahead of the wall clock), and the window's
+events and stamps are the same in every run of one seed.
 Proof, from the feed's own account (never the pipeline's counters): its plan records the
 burst applied at an exact event and events delivered in its window.
-Expects data_drop and queue_dropped (the backlog overflows harvest's bounded queue);
-tolerates strong_ratio_collapse (the burst
-distorts the strong-signal baseline for the minutes after it) and low_consistency (the
-thousands of events it drops leave the book and the flow windows inconsistent: a gate run
-saw 97 % of the minute after a burst gated low_consistency). No stage's health: harvest
-drains the backlog heartbeating and fresh (measured: healthy in every poll of the burst in two
-LIVE runs at 1x and two gate runs at 30x).
+Expects data_drop and queue_dropped (the streams run over harvest's per-stream rate limit,
+which sheds them by event time); tolerates strong_ratio_collapse (the burst distorts the
+strong-signal baseline for the minutes after it) and low_consistency (the thousands of events
+it sheds leave the book and the flow windows inconsistent: a gate run saw 97 % of the minute
+after a burst gated low_consistency). No stage's health: harvest sheds the excess
+heartbeating and fresh (measured: healthy in every poll of the burst in two LIVE runs at 1x
+and two gate runs at 30x).
 """
 
 from __future__ import annotations

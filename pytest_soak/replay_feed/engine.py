@@ -17,6 +17,7 @@ from typing import Any
 from pytest_soak.replay_feed.accounting import Accounting
 from pytest_soak.replay_feed.book import ServedBook
 from pytest_soak.replay_feed.clock import MarketClock, wall_ms
+from pytest_soak.replay_feed.stamps import Stamps
 from pytest_soak.replay_feed.streams import served_on, symbol_of
 
 QUEUE_MAX = 20_000
@@ -80,8 +81,7 @@ class FeedEngine:
         self.sticky_stalls: set[str] = set()
         self.id_offset: dict[str, int] = {}
         self.pending_gap: dict[str, int] = {}
-        self.offset_ms = 0
-        self.last_stamp_ms = 0            # stamps never go back (a live burst compresses them)
+        self.stamps = Stamps()            # source time -> event time (a burst packs them)
         self.plan: Any = None             # faults.plan.FaultPlan: faults applied in event time
         self.started = asyncio.Event()
         self.resumed = asyncio.Event()
@@ -160,9 +160,10 @@ class FeedEngine:
         if self.started.is_set():
             return False
         self.session_start_wall_ms = wall_ms()
-        self.offset_ms = session_offset_ms(self.session_start_wall_ms, self.source.first_ms,
-                                           live=self.clock.live)
-        self.session_start_ms = self.source.first_ms + self.offset_ms
+        offset_ms = session_offset_ms(self.session_start_wall_ms, self.source.first_ms,
+                                      live=self.clock.live)
+        self.stamps.start(offset_ms)
+        self.session_start_ms = self.source.first_ms + offset_ms
         self.clock.start(self.session_start_ms)
         self.started.set()
         return True
@@ -172,17 +173,17 @@ class FeedEngine:
         await self._wait_for_start()
         count = 0
         for record in self.source.records():
-            due = record["recv_ms"] + self.offset_ms
+            stamp = self.stamps.stamp(record["recv_ms"])
             if self.clock.paced:
-                await self._wait_until(due)
+                await self._wait_until(stamp)
             else:
                 await self._wait_for_readers(record["stream"])
-                self.clock.last_delivered_ms = due
+                self.clock.last_delivered_ms = stamp
             if self.stopping:
                 return
-            shift = self._shift(due)
+            shift = stamp - record["recv_ms"]
             if self.plan is not None:
-                self.plan.due(record["recv_ms"] + shift - self.session_start_ms,
+                self.plan.due(stamp - self.session_start_ms,
                               _event_of(record, shift, self.session_start_ms))
             await self._deliver(record, shift)
             count += 1
@@ -220,22 +221,11 @@ class FeedEngine:
             for waiter in waiters:
                 waiter.cancel()
 
-    def _shift(self, due_ms: int) -> int:
-        """What to add to this record's source times: the session offset, less the lead a LIVE
-        burst gave the source over the wall clock (so no stamp is ever ahead of now), raised
-        if needed so that stamps never go back."""
-        shift = self.offset_ms - self.clock.lead_ms()
-        stamp = due_ms - self.offset_ms + shift
-        if stamp < self.last_stamp_ms:
-            shift += self.last_stamp_ms - stamp
-        self.last_stamp_ms = max(self.last_stamp_ms, stamp)
-        return shift
-
     async def _deliver(self, record: dict, shift: int | None = None) -> None:
         stream = record["stream"]
         symbol = symbol_of(stream)
         data = self._restamp(record["data"], symbol,
-                             self.offset_ms if shift is None else shift)
+                             self.stamps.offset_ms if shift is None else shift)
         if data.get("e") == "depthUpdate" and symbol in self.books:
             self.books[symbol].apply(data)          # the book moves on even during an outage
         if self.paused_all or stream in self.paused_streams:
@@ -304,7 +294,7 @@ class FeedEngine:
 
     def market_ms(self) -> int:
         """Event time now: the stamp clock (LIVE: never ahead of the wall clock)."""
-        return self.clock.event_now()
+        return self.clock.now()
 
 
 def _event_of(record: dict, shift: int, session_start_ms: int | None) -> dict:

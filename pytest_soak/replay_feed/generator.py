@@ -28,22 +28,21 @@ from pytest_soak.replay_feed.recording import Record, write_recording
 EPOCH_MS = 1_767_225_600_000          # 2026-01-01T00:00:00Z: generated time starts here
 DEFAULT_SYMBOLS = 2                   # what the generator makes unless told otherwise
 DEFAULT_REGIME = "normal"
-# A recording's handoff write budget is HEADROOM x its mean event rate, at least its busiest
-# second (pytest_soak/market_source.py); a generated market's is its profile's `headroom` x its
-# mean rate (docs/soak-design.md; the reference soak config's `{market_budget_per_s}`).
+# A recording's per-stream rate limit is HEADROOM x its busiest stream's mean rate, at least
+# that stream's busiest second (pytest_soak/market_source.py); a generated market's is its
+# profile's `headroom` x its busiest stream's normal rate (docs/soak-design.md; the reference
+# soak config's `{market_stream_limit_per_s}`).
 HEADROOM = 2.6
 
 
-def handoff_per_market_s(profile: str = DEFAULT_PROFILE, symbols: int = DEFAULT_SYMBOLS) -> int:
-    """The generated market's budget, events per market second, in tens. light (2 symbols):
-    2.6 x 57 -> 150, 2.1x its choppy mean (71): its flow is trade-burst driven (x5 bursts, a
-    busiest second of 142-167). real: 1.2 x 406 -> 490, 1.16x its choppy mean (421): a
-    quote-driven flow whose busiest second (~650) lasts a second, so a peak leans a few hundred
-    events on the queue; a backlog drains at 84 events per market second (docs/soak-design.md,
-    "Realistic rates")."""
+def stream_limit_per_market_s(profile: str = DEFAULT_PROFILE) -> int:
+    """The generated market's per-stream rate limit, events per market second, in fives.
+    light: 2.6 x 11.2 (bookTicker) -> 30, 2.1x its choppy mean (14.3): its flow is trade-burst
+    driven (x5 bursts). real: 1.2 x 175.7 (bookTicker) -> 215, 1.19x its choppy mean (181): a
+    quote-driven flow whose busiest 5 s (~232/s) the bucket's 5 s absorb (docs/soak-design.md,
+    "Realistic rates"; tests/replay_feed/test_profiles.py sheds nothing of any regime)."""
     spec = profile_named(profile)
-    rate = spec.events_per_s * symbols
-    return int(math.ceil(spec.headroom * rate / 10) * 10)
+    return int(math.ceil(spec.headroom * max(spec.rates_per_s.values()) / 5) * 5)
 
 
 class MarketGenerator:

@@ -130,6 +130,7 @@ def _state(server: FeedHttpServer) -> dict:
     engine = server.engine
     return {"started": engine.started.is_set(), "finished": engine.finished,
             "speed": engine.clock.speed, "rate": engine.clock.rate(),
+            "burst_factor": engine.stamps.factor,
             "market_ms": engine.market_ms(), "session_start_wall_ms": engine.session_start_wall_ms,
             "session_start_ms": engine.session_start_ms,
             "delivered": engine.delivered, "skipped": engine.skipped,

@@ -67,7 +67,7 @@ class Profile:
     scale: dict[str, tuple[float, float]]    # regime -> (trade rate x, quote changes x)
     timed_quotes: bool
     rates_per_s: dict[str, float]
-    headroom: float           # the handoff write budget over the mean rate (generator.py)
+    headroom: float           # the per-stream rate limit over the busiest stream (generator.py)
     source: str
 
     @property
@@ -85,7 +85,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     # choppy is as busy as normal here: the capture is one market state, and what makes a
     # regime choppy is its trade flow opposing the trend (what the signals see), not more
     # traffic; light's choppy is 1.25x its normal, which at the real rates would put the
-    # choppy minutes over a budget the gate's burst can still outrun on a 2-core machine
+    # choppy minutes over a limit the gate's burst can still outrun on a 2-core machine
     # (docs/soak-design.md, "Realistic rates")
     Profile("real", {"normal": (2.35, 18.5), "choppy": (1.76, 13.9), "quiet": (2.35, 18.5)},
             True,

@@ -1,8 +1,7 @@
 """A rig: replay feed -> Harvester (real WebSocket + REST) -> real HandoffWriter in tmp_path.
 
-A drainer thread plays the stage's step() loop (under the stage's handoff write budget when
-`budget_per_s` is given); `rig.hold_drain` stops it (so the bounded queue can be overfilled on
-purpose).
+A drainer thread plays the stage's step() loop; `rig.hold_drain` stops it (so the bounded
+queue can be overfilled on purpose).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from orchestrator.handoff import HandoffWriter
-from orchestrator.harvest.budget import WriteBudget
 from orchestrator.harvest.harvester import Harvester
 from orchestrator.harvest.settings import HarvestSettings
 from pytest_soak.replay_feed import ReplayFeed
@@ -36,8 +34,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0, what: str =
 
 
 class Rig:
-    def __init__(self, tmp: Path, feed: ReplayFeed, harvest: dict, feed_cfg: dict,
-                 budget_per_s: float | None = None) -> None:
+    def __init__(self, tmp: Path, feed: ReplayFeed, harvest: dict, feed_cfg: dict) -> None:
         self.feed = feed
         config = {"run": {"symbols": ["BTCUSDT", "ETHUSDT"]},
                   "feed": {"ws_base_url": feed.urls["ws_base"],
@@ -47,7 +44,6 @@ class Rig:
         self.writer = HandoffWriter(self.topic)
         self.harvester = Harvester(HarvestSettings.from_config(config), self.writer,
                                    logging.getLogger("test.harvest"))
-        self.budget = WriteBudget(budget_per_s)
         self.hold_drain = False
         self._stop = False
         self._drainer = threading.Thread(target=self._drain_loop, daemon=True)
@@ -60,9 +56,7 @@ class Rig:
 
     def _drain_loop(self) -> None:
         while not self._stop:
-            limit = 0 if self.hold_drain else self.budget.allowance(5000)
-            moved = self.harvester.drain(limit) if limit else 0
-            self.budget.spend(moved)
+            moved = 0 if self.hold_drain else self.harvester.drain(5000)
             if not moved:
                 time.sleep(0.005)
 
@@ -88,11 +82,11 @@ def rig(tmp_path):
     made: list[tuple[Rig, ReplayFeed]] = []
 
     def make(feed_kwargs: dict | None = None, harvest: dict | None = None,
-             feed_cfg: dict | None = None, budget_per_s: float | None = None) -> Rig:
+             feed_cfg: dict | None = None) -> Rig:
         kwargs = {"generate_seed": 21, "speed": 5, **(feed_kwargs or {})}
         feed = ReplayFeed(**kwargs).start()
         made.append((None, feed))
-        r = Rig(tmp_path / f"r{len(made)}", feed, harvest or {}, feed_cfg or {}, budget_per_s)
+        r = Rig(tmp_path / f"r{len(made)}", feed, harvest or {}, feed_cfg or {})
         made[-1] = (r, feed)
         return r.start()
 

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from pytest_soak.replay_feed.generator import MarketGenerator, handoff_per_market_s
+from orchestrator.harvest.stream_limit import StreamLimit
+from pytest_soak.replay_feed.generator import MarketGenerator, stream_limit_per_market_s
 from pytest_soak.replay_feed.market import PROFILES, profile_named
 
 MINUTES = 2.0
@@ -50,12 +51,17 @@ def test_profile_is_deterministic_per_seed(name: str) -> None:
     assert _digest(5, name) != _digest(6, name)
 
 
-def test_budget_covers_the_busiest_regime_the_default_schedule_uses() -> None:
-    """The choppy regime lasts market minutes: its mean must stay under the budget, or it
-    would fill the queue (only the burst fault may)."""
-    for name in sorted(PROFILES):
-        choppy = sum(_rates(name, "choppy", 0.5).values()) * 2
-        assert choppy < handoff_per_market_s(name), (name, choppy)
+@pytest.mark.parametrize("name", sorted(PROFILES))
+@pytest.mark.parametrize("regime", ["normal", "choppy", "quiet"])
+def test_the_stream_limit_sheds_nothing_of_any_regime(name: str, regime: str) -> None:
+    """Regimes last market minutes: harvest's per-stream limit (the reference soak config's, at
+    the bucket of config/defaults.yaml) must shed none of their flow (only the burst fault
+    may), in event time as harvest applies it."""
+    limit = StreamLimit(stream_limit_per_market_s(name), burst_s=5)
+    generator = MarketGenerator(7, 2, regime=regime, profile=name)
+    shed = sum(not limit.admit(r["stream"], r["data"].get("E", r["recv_ms"]))
+               for r in generator.records(5))
+    assert shed == 0
 
 
 def test_unknown_profile_is_named() -> None:

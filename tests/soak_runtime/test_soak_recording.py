@@ -10,7 +10,7 @@ import pytest
 from pytest_soak.fault_kinds import KINDS
 from pytest_soak.fault_kinds.base import FaultContext
 from pytest_soak.fault_kinds.regime import ON_RECORDING
-from pytest_soak.market_source import budget_per_market_s, market_line, recording_rates
+from pytest_soak.market_source import market_line, scan_recording, stream_limit
 from pytest_soak.replay_feed.recording import read_recording, write_recording
 from pytest_soak.settings import SoakSettings, SoakUsageError
 from pytest_soak.sidecars import FeedSidecar
@@ -56,11 +56,12 @@ def test_the_sidecar_replays_it_looped_and_says_what_the_market_was(
     assert "about 14 loops" in market_line(source, 10)
 
 
-def test_the_handoff_budget_follows_the_market() -> None:
-    mean, busiest = recording_rates(REAL)
-    assert 300 < mean < 500                        # two real symbols: far above the generator
-    assert budget_per_market_s(None) == 150
-    assert budget_per_market_s(REAL) >= max(2.6 * mean, busiest)
+def test_the_stream_limit_follows_the_market() -> None:
+    facts = scan_recording(REAL)
+    assert 300 < facts.mean_per_s < 500            # two real symbols: far above the generator
+    assert 150 < facts.stream_mean_per_s < 200     # its busiest stream: a bookTicker
+    assert stream_limit(None) == 30
+    assert stream_limit(REAL) >= max(2.6 * facts.stream_mean_per_s, facts.stream_busiest_s)
 
 
 class _Feed:

@@ -1,4 +1,5 @@
-"""burst: the market clock runs `factor` x faster (N x the event rate) until the end.
+"""burst: `factor` x the event rate until the end: the feed packs `factor` x more of its
+source into each second of event time (replay_feed/stamps.py); event time keeps its pace.
 
 The feed keeps a record of its last burst (`ctl.last_burst`, shown by /control/state): the
 factor and rate it applied, when, and how many events it delivered during the burst, so a
@@ -19,18 +20,21 @@ def handle(ctl: Any, action: str, params: dict) -> dict:
     if factor <= 0:
         raise FaultError("burst factor must be > 0")
     engine = ctl.engine
-    if not engine.clock.paced:
-        return {"note": "max speed has no clock: the feed already sends as fast as read"}
-    engine.clock.set_burst(factor)
+    engine.stamps.set_factor(factor)
     if action == "start":
-        ctl.last_burst = {"factor": factor, "rate": engine.clock.rate(),
+        ctl.last_burst = {"factor": factor, "rate": _event_rate(engine),
                           "start_wall_ms": wall_ms(), "start_market_ms": engine.market_ms(),
                           "end_wall_ms": None, "end_market_ms": None,
                           "delivered_at_start": engine.delivered}
     elif ctl.last_burst and ctl.last_burst["end_wall_ms"] is None:
         ctl.last_burst.update(end_wall_ms=wall_ms(), end_market_ms=engine.market_ms(),
                               delivered_at_end=engine.delivered)
-    return {"rate": engine.clock.rate()}
+    return {"rate": _event_rate(engine)}
+
+
+def _event_rate(engine: Any) -> float:
+    """Source ms delivered per wall ms (the clock's speed x the burst's packing)."""
+    return (engine.clock.speed or 0.0) * engine.stamps.factor
 
 
 def state(ctl: Any) -> dict:
