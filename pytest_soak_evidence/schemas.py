@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,46 @@ def violations(doc: Any, kind: str) -> list[str]:
     """Every violation of `doc` against schema `kind`, as '<json path>: <message>'."""
     errors = sorted(validator(kind).iter_errors(doc), key=lambda e: list(e.absolute_path))
     return [f"{json_path(e)}: {e.message}" for e in errors]
+
+
+def _external_refs(node: Any) -> bool:
+    """Whether a schema refers to another file (its `$ref`s are not all '#...')."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            return True
+        return any(_external_refs(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_external_refs(v) for v in node)
+    return False
+
+
+@cache
+def _compiled(kind: str) -> Callable[[Any], bool] | None:
+    """A compiled is-valid test (jsonschema-rs, ~1.6 us an outbox event against jsonschema's
+    ~220 us) for a self-contained schema; None for one that refers to other files."""
+    import jsonschema_rs
+
+    schema = json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
+    if _external_refs(schema):
+        return None
+    # formats are annotations, as for the jsonschema validator above (no format checker)
+    return jsonschema_rs.Draft202012Validator(schema, validate_formats=False).is_valid
+
+
+def violations_many(docs: list[Any], kind: str) -> list[tuple[int, list[str]]]:
+    """(index, violations) of each of `docs` that breaks schema `kind`. Many documents: a
+    compiled validator passes the valid ones and jsonschema names what is wrong with the
+    others (a document both call valid is valid; jsonschema has the last word)."""
+    is_valid = _compiled(kind)
+    out = []
+    for index, doc in enumerate(docs):
+        if is_valid is not None and is_valid(doc):
+            continue
+        found = violations(doc, kind)
+        if found:
+            out.append((index, found))
+    return out
 
 
 def validate(doc: Any, kind: str, source: str | None = None) -> None:

@@ -38,7 +38,7 @@ WINDOWS_SOURCES = {
 }
 # everything `pip install -e .[dev]` provides; prints where pytest_soak is imported from
 PROBE = ("import pathlib, pytest_soak_evidence, pytest_soak, prometheus_client, influxdb, "
-         "influxdb_client, ruff, build, wheel; "
+         "influxdb_client, jsonschema_rs, ruff, build, wheel; "
          "print(pathlib.Path(pytest_soak.__file__).resolve().parent.parent)")
 
 

@@ -44,8 +44,6 @@ class Judgement:
 def judge_run(run_dir: Path | str, settings: Any = None, interrupted: bool | None = None,
               draw: bool = True) -> Judgement:
     run = RunEvidence.load(run_dir, fresh=True)
-    if run.contract.claimed("D12"):
-        run.start_outbox()            # D12's validation on the pool while D1-D11 are judged
     results = judge(run, Thresholds.from_settings(settings))
     obs = run.observations or {}
     cut = bool(obs.get("interrupted")) if interrupted is None else interrupted
