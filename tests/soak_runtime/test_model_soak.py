@@ -1,7 +1,8 @@
-"""D13 for real: a short soak of the reference pipeline with a dropped connection and two
-kills of the signal stage, and its fault-free model (the same seed and drop, no kill), run by
-the pipeline's own command; every compared signal equals the model's, and a second ask takes
-the model from the cache. Run it under `flock /tmp/soak-helper.lock` (it runs two soaks)."""
+"""D13 for real: a short soak of the reference pipeline with a dropped connection, two kills
+of the signal stage and a burst, and its fault-free model (the same seed, drop and burst, no
+kill), run by the pipeline's own command; every compared signal equals the model's (the
+reference spec keeps no memory after a burst: harvest sheds the same events in both runs),
+and a second ask takes the model from the cache. Run it under `flock /tmp/soak-helper.lock` (it runs two soaks)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ faults:
   - {id: drop, kind: drop_connections, at_min: 1}
   - {id: kill-signal, kind: kill_stage, target: signal, at_min: 2.5}
   - {id: kill-signal-2, kind: kill_stage, target: signal, at_min: 4}
+  - {id: burst, kind: burst, at_min: 4.5, until_min: 5, params: {factor: 6}}
 """
 
 
