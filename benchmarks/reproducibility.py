@@ -6,6 +6,10 @@ the same decision (score, confirm, strong, gating); a row only one run holds, or
 another decision, differs. Prints JSON lines: one per run (verdict, wall s), then
 `identical_signal_fraction` (bar 0.999) and `differing_signal_rows` (bar 0), and the first
 differing row of each kind (only in A, only in B, changed) so a reader can start there.
+Then `differing_fault_records` (bar 0): the two fault histories in market time, each fault by
+id: a feed fault's exact first and last events (session ms, stream, id) and what the feed
+delivered and skipped in its window; a process or store fault (a wall-clock action) its
+planned market time, so the seeded schedules are compared too.
 
     python benchmarks/reproducibility.py [--seed 42] [--minutes 60] [--keep DIR]
 """
@@ -34,6 +38,26 @@ def decisions(run_dir: Path) -> dict[str, tuple]:
     """row_id -> its decision, from the run's JSONL sink."""
     rows = read_jsonl_signals(jsonl_path(run_dir)).rows
     return {str(r["row_id"]): tuple(r.get(k) for k in DECISION) for r in rows}
+
+
+def _event(applied: dict | None, end: str) -> tuple | None:
+    event = (applied or {}).get(end) or {}
+    return (event.get("session_ms"), event.get("stream"), event.get("id")) if event else None
+
+
+def fault_history(run_dir: Path) -> dict[str, tuple]:
+    """fault id -> what it was in market time (harness_observations.json's fault records)."""
+    obs = json.loads((run_dir / "harness_observations.json").read_text(encoding="utf-8"))
+    out = {}
+    for f in obs.get("faults") or []:
+        base = (f.get("kind"), f.get("target"), f.get("planned_start_s"), f.get("planned_end_s"))
+        if f.get("applied_by") == "feed":
+            applied = f.get("applied") or {}
+            window = applied.get("in_window") or {}
+            base += (_event(applied, "start"), _event(applied, "end"),
+                     window.get("delivered"), window.get("skipped"))
+        out[str(f.get("id"))] = base
+    return out
 
 
 def compare(a: dict[str, tuple], b: dict[str, tuple]) -> dict:
@@ -76,11 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         a = gate(args.seed, args.minutes, where / "a")
         b = gate(args.seed, args.minutes, where / "b")
         result = compare(decisions(a), decisions(b))
+        faults = compare(fault_history(a), fault_history(b))
     print(json.dumps({"metric": "identical_signal_fraction",
                       "value": round(result["identical_fraction"], 6), "unit": "fraction",
                       "bar": BAR_FRACTION}))
     print(json.dumps({"metric": "differing_signal_rows", "value": result["differing"],
                       "unit": "rows", "bar": 0}))
+    print(json.dumps({"metric": "differing_fault_records", "value": faults["differing"],
+                      "unit": "faults", "bar": 0, "faults": faults["rows"],
+                      "first_changed": faults["first_changed"]}, default=str))
     print(json.dumps({"rows": result["rows"], "first_only_a": result["first_only_a"],
                       "first_only_b": result["first_only_b"],
                       "first_changed": result["first_changed"]}))
