@@ -1,6 +1,7 @@
 """The harness's own watch on outbox/ready/: no partial file is ever visible there (SPEC, D12).
 
-A daemon thread lists ready/ with os.scandir every `POLL_MS` wall milliseconds (portable, no
+A daemon thread (polling_watch.PollingWatch) lists ready/ with os.scandir every `POLL_MS` wall
+milliseconds (portable, no
 file-system event API: a publication is one rename, so a file is either absent or whole, and
 a poll every 100 ms sees any file a writer builds in place over more than 100 ms). A file is
 read the first time it is seen: it is *torn* when it is empty, its last byte is not a
@@ -16,17 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
+from pytest_soak.polling_watch import PollingWatch, now_ms
+
 POLL_MS = 100
 MAX_PROBLEMS = 50     # per kind; the count is kept beyond
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def torn_reason(data: bytes) -> str | None:
@@ -51,50 +48,18 @@ def _stat(path: Path) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
-class ReadyWatch:
+class ReadyWatch(PollingWatch):
     """Watches `ready` (it may not exist yet: the broker creates it) until `stop()`."""
 
     def __init__(self, ready: Path, poll_ms: int = POLL_MS) -> None:
-        self.ready, self.poll_ms = Path(ready), poll_ms
+        super().__init__(poll_ms, "soak-ready-watch")
+        self.ready = Path(ready)
         self.files: dict[str, dict[str, Any]] = {}
         self.torn: list[dict] = []
         self.changed: list[dict] = []
         self.counts = {"torn": 0, "changed": 0}
-        self.polls = 0
-        self.errors: list[str] = []
-        self.started_ms: int | None = None
-        self.stopped_ms: int | None = None
-        self._lock = threading.Lock()     # a summary never reads a half-updated poll
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="soak-ready-watch", daemon=True)
-
-    def start(self) -> None:
-        self.started_ms = now_ms()
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        self.poll()
-        with self._lock:
-            self._final_pass()
-            self.stopped_ms = now_ms()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.poll_ms / 1000):
-            try:
-                self.poll()
-            except Exception as exc:  # noqa: BLE001 - the watch must outlive one bad listing
-                if len(self.errors) < MAX_PROBLEMS:
-                    self.errors.append(f"{now_ms()}: {exc!r}")
-
-    def poll(self) -> None:
-        with self._lock:
-            self._poll()
 
     def _poll(self) -> None:
-        self.polls += 1
         if not self.ready.is_dir():
             return
         with os.scandir(self.ready) as entries:
@@ -154,7 +119,8 @@ class ReadyWatch:
                                   "before": {k: known[k] for k in ("size", "sha256")},
                                   "after": None})
 
-    def _final_pass(self) -> None:
+    def _finish(self) -> None:
+        """One last pass: a rewrite that kept size and mtime is caught by its hash."""
         for name, known in self.files.items():
             if not known.get("gone"):
                 self._change(name, self.ready / name, "content rewritten (final pass)")

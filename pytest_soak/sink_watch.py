@@ -1,6 +1,7 @@
 """The harness's own watch on the signal sinks: when each row first became visible there.
 
-A daemon thread polls every `POLL_MS` wall milliseconds, while the soak runs:
+A daemon thread polls every `POLL_MS` wall milliseconds, while the soak runs
+(polling_watch.PollingWatch):
 - the JSONL sink (`sinks/signals.jsonl`): tailed from the byte offset it had read up to; only
   complete lines count (a line is visible once its newline is; a torn tail is left for the
   next poll, and the sink's cut of it never goes below a newline the watch has passed);
@@ -23,12 +24,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 import time
 from array import array
 from pathlib import Path
 from typing import Any
 
+from pytest_soak.polling_watch import PollingWatch
 from pytest_soak_evidence.sinks import (
     SQLITE_TABLE,
     jsonl_path,
@@ -37,7 +38,6 @@ from pytest_soak_evidence.sinks import (
 )
 
 POLL_MS = 10
-MAX_ERRORS = 20
 SINKS = ("jsonl", "sqlite")
 
 
@@ -147,52 +147,28 @@ class SqlitePoll:
             self.conn = None
 
 
-class SinkWatch:
+class SinkWatch(PollingWatch):
     """Watches the sinks a run writes (`sink`: jsonl, sqlite or dual) until `stop()`."""
 
     def __init__(self, run_dir: Path | str, sink: str, poll_ms: int = POLL_MS) -> None:
+        super().__init__(poll_ms, "soak-sink-watch")
         run_dir = Path(run_dir)
         names = {"dual": SINKS}.get(sink, (sink,) if sink in SINKS else SINKS)
         readers = {"jsonl": lambda: JsonlTail(jsonl_path(run_dir)),
                    "sqlite": lambda: SqlitePoll(sqlite_path(run_dir))}
         self.readers = {name: readers[name]() for name in names}
         self.seen = {name: SeenRows() for name in names}
-        self.poll_ms = poll_ms
-        self.polls = 0
-        self.errors: list[str] = []
-        self.started_ms: int | None = None
-        self.stopped_ms: int | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="soak-sink-watch", daemon=True)
 
-    def start(self) -> None:
-        self.started_ms = wall_us() // 1000
-        self._thread.start()
+    def _poll(self) -> None:
+        for name, reader in self.readers.items():
+            try:
+                reader.poll(self.seen[name])
+            except Exception as exc:  # noqa: BLE001 - one sink's bad read spares the other
+                self._error(f"{name}: {type(exc).__name__}: {exc}")
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        self.poll()
-        with self._lock:
-            for reader in self.readers.values():
-                reader.close()
-            self.stopped_ms = wall_us() // 1000
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.poll_ms / 1000):
-            self.poll()
-
-    def poll(self) -> None:
-        with self._lock:
-            self.polls += 1
-            for name, reader in self.readers.items():
-                try:
-                    reader.poll(self.seen[name])
-                except Exception as exc:  # noqa: BLE001 - the watch outlives one bad read
-                    if len(self.errors) < MAX_ERRORS:
-                        self.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+    def _finish(self) -> None:
+        for reader in self.readers.values():
+            reader.close()
 
     def counters(self, name: str) -> dict[str, int]:
         """What the reader of one sink counted besides its rows."""
