@@ -2,7 +2,8 @@
 of the signal stage and a burst, and its fault-free model (the same seed, drop and burst, no
 kill), run by the pipeline's own command; every compared signal equals the model's (the
 reference spec keeps no memory after a burst: harvest sheds the same events in both runs),
-and a second ask takes the model from the cache. Run it under `flock /tmp/soak-helper.lock` (it runs two soaks)."""
+and a second ask takes the model from the cache. Run it under `flock /tmp/soak-helper.lock`
+(it runs two soaks)."""
 
 from __future__ import annotations
 
