@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_soak.replay_feed.generator import HEADROOM, stream_limit_per_market_s
-from pytest_soak.replay_feed.market import DEFAULT_PROFILE
+from pytest_soak.replay_feed.market import DEFAULT_PROFILE, REAL_PROFILE
 from pytest_soak.replay_feed.recording import is_snapshot, read_recording
 
 
@@ -52,9 +52,13 @@ def scan_recording(path: Path) -> RecordingFacts:
                           max(per_stream.values()) / span_s, max(per_stream_s.values()))
 
 
-def stream_limit(recording: Path | None, profile: str = DEFAULT_PROFILE) -> float:
+def stream_limit(recording: Path | None, profile: str = DEFAULT_PROFILE,
+                 exchange: bool = False) -> float:
     """Events per market second per stream; the generator's for its profile, a recording's
-    from its own busiest stream."""
+    from its own busiest stream, the real exchange's (`--soak-feed exchange`) the real
+    profile's, which is its measured rates."""
+    if exchange:
+        return float(stream_limit_per_market_s(REAL_PROFILE))
     if recording is None:
         return float(stream_limit_per_market_s(profile))
     facts = scan_recording(recording)

@@ -196,7 +196,8 @@ class SoakSession:
 
     def _market_stream_limit(self) -> float:
         if self._stream_limit is None:          # a recording is scanned once per run
-            self._stream_limit = stream_limit(self.settings.recording, self._profile())
+            self._stream_limit = stream_limit(self.settings.recording, self._profile(),
+                                              exchange=self.settings.feed == "exchange")
         return self._stream_limit
 
     def _profile(self) -> str:

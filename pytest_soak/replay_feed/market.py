@@ -93,6 +93,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             "the real Binance USD-M capture's per-symbol rates (BTCUSDT+ETHUSDT mean)"),
 )}
 DEFAULT_PROFILE = "light"
+REAL_PROFILE = "real"         # the profile measured from the real exchange
 
 
 def profile_named(name: str) -> Profile:

@@ -62,6 +62,8 @@ def test_the_stream_limit_follows_the_market() -> None:
     assert 150 < facts.stream_mean_per_s < 200     # its busiest stream: a bookTicker
     assert stream_limit(None) == 30
     assert stream_limit(REAL) >= max(2.6 * facts.stream_mean_per_s, facts.stream_busiest_s)
+    # the real exchange's own flow is the real profile's: its bookTicker is not shed
+    assert stream_limit(None, exchange=True) == 215 > facts.stream_mean_per_s
 
 
 class _Feed:
