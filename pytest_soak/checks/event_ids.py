@@ -12,7 +12,7 @@ element by element, where the faults remove:
 - a closed connection's in-flight frames: the ids the feed had queued and never sent, and the
   ids it sent in the last `in_flight_s` before the close -- only when a fault that expects or
   tolerates reconnects closed it (a drop; a kill of harvest), or the harness's stop did;
-- a burst's overflow: ids delivered inside the window (+ for_s) of a fault that expects or
+- a burst's shedding: ids delivered inside the window (+ for_s) of a fault that expects or
   tolerates queue_dropped, at most as many as harvest's queue_dropped increments inside that
   window (harvest must count every event it drops; it counts all streams, so this bounds the
   aggTrades).
@@ -46,7 +46,7 @@ def _id_ms(rng: list[int], agg_id: int) -> float:
 
 
 class _Budget:
-    """The burst overflow each queue-pressure fault may excuse: harvest's queue_dropped
+    """The burst shedding each queue-pressure fault may excuse: harvest's queue_dropped
     increments inside its window."""
 
     def __init__(self, run: RunEvidence, hm: dict, t: Thresholds) -> None:

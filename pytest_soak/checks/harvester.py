@@ -90,7 +90,7 @@ QUEUE_DEPTH = "queue depth peak"
 
 def _expected_moved(run: RunEvidence, hm: dict, t: Thresholds) -> list[ItemResult]:
     """Each counter a fault expects must move inside that fault's window (+ for_s): an induced
-    stall flagged, dropped connections reopened, a burst's backlog dropped. The value is how
+    stall flagged, dropped connections reopened, a burst's excess shed. The value is how
     many increments fell in the window. Reconnects are the feed's re-openings when it ran."""
     measured = {"reconnect_count": feed_reopen_counter(run)}
     out = []
@@ -126,7 +126,7 @@ def _expected_moved(run: RunEvidence, hm: dict, t: Thresholds) -> list[ItemResul
 def _queue_depth(run: RunEvidence, hm: dict, t: Thresholds) -> ItemResult:
     """The normal flow keeps slack: every recorded queue-depth peak stays within
     `queue_depth_max_pct` of queue_max, except peaks that fell in the window of a fault that
-    expects or tolerates queue_dropped (a burst's backlog fills the queue on purpose)."""
+    expects or tolerates queue_dropped (a burst presses on harvest's queue on purpose)."""
     evidence = [MANIFEST, OBSERVATIONS]
     record, queue_max = hm.get("queue_depth"), hm.get("queue_max")
     if not isinstance(record, dict) or not isinstance(queue_max, int) or queue_max <= 0:

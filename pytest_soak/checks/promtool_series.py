@@ -147,7 +147,7 @@ def _collapse_config(report: dict) -> dict[str, float]:
 
 def market_of_wall(run: RunEvidence) -> Any:
     """wall ms -> market (event) ms through the harness's own clock: its health polls'
-    market_s, linearly between polls (a burst runs the clock faster: the polls show it)."""
+    market_s, linearly between polls (a slowed feed slows the clock: the polls show it)."""
     obs = run.observations or {}
     start = (obs.get("market_clock") or {}).get("start_event_ms")
     polls = sorted((int(p["t_ms"]), float(p["market_s"])) for p in run.samples("health")
@@ -170,7 +170,7 @@ def market_of_wall(run: RunEvidence) -> Any:
 def queue_dropped_seen(run: RunEvidence, ends_ms: list[int], lateness_ms: int) -> list[int]:
     """harvest's queue_dropped as the engine read it when each minute closed (end +
     lateness), by the feed's clock: a span of increments spread evenly over its market time.
-    The engine's watermark lags the feed's clock under a backlog (a burst), so it may have
+    The engine's watermark can lag the feed's clock under load (a burst), so it may have
     read them up to that lag earlier: the cross-check's data_drop tolerance says how much."""
     counter = ((run.manifest or {}).get("harvester_metrics") or {}).get("queue_dropped")
     if isinstance(counter, int | float) and not isinstance(counter, bool) and counter == 0:

@@ -7,8 +7,8 @@ from pytest_soak.evidence_loader import RunEvidence, tolerance_s
 
 
 def wall_window(fault: dict, speed: float) -> tuple[int, float] | None:
-    """A fault's window in wall ms. Some faults run on the feed's own timer after the harness's
-    call returns (a burst), so the window lasts at least its event-time span at this speed."""
+    """A fault's window in wall ms. A feed fault runs in the feed's event time after the
+    harness's call returns, so the window lasts at least its event-time span at this speed."""
     start = fault.get("started_ms")
     if start is None:
         return None
