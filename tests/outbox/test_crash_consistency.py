@@ -56,6 +56,14 @@ def _tear_unsynced_tail(root: Path, durable: int) -> bool:
     return True
 
 
+def _killed_mid_line(root: Path) -> bool:
+    """SIGKILL itself can tear the tail: the writer's buffer reaches the OS in buffer-sized
+    writes, which need not end at a line boundary."""
+    parts = sorted((root / "spool").glob("*.part"))
+    data = parts[-1].read_bytes() if parts else b""
+    return bool(data) and not data.endswith(b"\n")
+
+
 def _assert_ready_whole_and_valid(root: Path, validate: bool = True) -> list[int]:
     scan = scan_ready(root, validate=validate)
     assert scan.ok, scan.summary()
@@ -74,9 +82,10 @@ def test_sigkill_at_random_points_then_recovery(tmp_path: Path) -> None:
         _run_and_kill(root, progress, rng)
         durable = _durable_count(progress)
         before = _assert_ready_whole_and_valid(root, validate=False)  # visible at crash time
+        killed_mid_line = _killed_mid_line(root)
         torn = trial % 2 == 1 and _tear_unsynced_tail(root, durable)
         recovery = make_outbox(root).recovery
-        assert recovery.torn_lines == int(torn)
+        assert recovery.torn_lines == int(torn or killed_mid_line), f"seed={seed} trial={trial}"
         torn_seen += recovery.torn_lines
         after = _assert_ready_whole_and_valid(root)
         assert set(before) <= set(after)
