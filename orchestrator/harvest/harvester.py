@@ -37,7 +37,7 @@ class QueuedEvent(NamedTuple):
     symbol: str
     agg_id: int | None        # aggTrade id (for the reconciliation ids)
     event_ms: int             # exchange event time E
-    stream: str = ""          # its stream (the rate limit is per stream)
+    stream: str               # its stream (the rate limit is per stream)
 
 
 def _now_ms() -> int:
@@ -266,14 +266,19 @@ class Harvester:
         self.depth_peaks.observe(len(self.queue), now_ms)
 
     def _drop(self, cause: str, now_ms: int, message: str, *args: Any) -> None:
-        self.dropped_by_cause[cause] += 1
-        self._count("queue_dropped", now_ms)
+        with self.counter_lock:  # the health thread reads both
+            self.dropped_by_cause[cause] += 1
+            self.counters["queue_dropped"].add(now_ms, 1)
         self._log_once("queue_dropped:" + cause, message, *args)
 
     # ---- reporting ------------------------------------------------------------------------
     def counter_sections(self) -> dict[str, dict]:
         with self.counter_lock:
             return {name: counter.section() for name, counter in self.counters.items()}
+
+    def drops_by_cause(self) -> dict[str, int]:
+        with self.counter_lock:
+            return dict(self.dropped_by_cause)
 
     def stream_timeouts(self) -> dict[str, int]:
         """substream_timeout_detected split by stream."""

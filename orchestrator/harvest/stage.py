@@ -71,8 +71,8 @@ def harvester_metrics(harvester: Harvester) -> dict:
             "events_out": harvester.events_out,
             "queue_max": harvester.queue_max,
             "queue_depth": harvester.depth_peaks.section(),
-            "stream_rate_limit_per_s": harvester.settings.harvest.get("stream_rate_limit_per_s"),
-            "queue_dropped_by_cause": dict(harvester.dropped_by_cause),
+            "stream_rate_limit_per_s": harvester.limit.per_s,
+            "queue_dropped_by_cause": harvester.drops_by_cause(),
             "substream_timeouts_by_stream": harvester.stream_timeouts(),
             "aggtrade_ids": {s: dict(v) for s, v in harvester.aggtrade_ids.ids.items()},
             "books_in_sync": {s: b.synced for s, b in harvester.books.items()}}

@@ -94,7 +94,7 @@ def _shed_run(rig, speed: float) -> tuple[dict[str, list[int]], int]:
         data = record["data"]
         if data.get("e") == "aggTrade" and data["E"] - session0 < 10_000:
             ids.setdefault(data["s"], []).append(data["a"])
-    return ids, r.harvester.dropped_by_cause["rate_limit"]
+    return ids, r.harvester.drops_by_cause()["rate_limit"]
 
 
 @pytest.mark.slow

@@ -41,7 +41,7 @@ def _patch(name: str):
 def test_every_50th_aggtrade_is_dropped_with_no_counter_moved() -> None:
     module, h = _patch("harvest_drops_every_50th_aggtrade")
     for agg_id in range(1, 201):
-        h._on_agg_trade(module.QueuedEvent("{}", "BTCUSDT", agg_id, 0), 0)
+        h._on_agg_trade(module.QueuedEvent("{}", "BTCUSDT", agg_id, 0, "btcusdt@aggTrade"), 0)
     kept = [e.agg_id for e in h.queue]
     assert len(kept) == 196 and 50 not in kept and 51 in kept
     assert all(c.count == 0 for c in h.counters.values())
